@@ -1,0 +1,1 @@
+"""Contracts every function of the toolkit uses: failure records, retries, config, observability."""

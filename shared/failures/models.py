@@ -1,0 +1,213 @@
+"""Wire models: one pydantic model per record shape AWS writes when a Lambda invocation fails.
+
+Tolerant where AWS varies: unknown extra keys are ignored, optional blocks may be missing or null,
+`payload` may be an object or an escaped JSON string, and `condition` may be a value AWS has not
+documented (recursive-loop detection sends events to destinations with one). Strict where it does
+not: ARNs have their documented form, ids are non-empty, counts are non-negative integers.
+Field names are snake_case; the aliases are AWS's keys. See docs/aws-failure-semantics (shared).
+"""
+
+import json
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    model_validator,
+)
+
+__all__ = [
+    "ASYNC_CONDITIONS",
+    "STREAM_CONDITIONS",
+    "AsyncInvocationRecord",
+    "AsyncRequestContext",
+    "DDBStreamBatchInfo",
+    "KafkaBatchInfo",
+    "KafkaPartitionInfo",
+    "KafkaRecordInfo",
+    "KinesisBatchInfo",
+    "LambdaDlqAttributes",
+    "ResponseContext",
+    "StreamOnFailureRecord",
+    "StreamRequestContext",
+]
+
+ASYNC_CONDITIONS = frozenset({"Success", "RetriesExhausted", "EventAgeExceeded", "ZeroReservedConcurrency"})
+STREAM_CONDITIONS = frozenset({"RetryAttemptsExhausted", "RecordAgeExceeded", "MaximumPayloadSizeExceeded"})
+Condition = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,64}$")]
+
+_PARTITION = r"aws[a-z-]*"
+_REGION = r"[a-z]{2}(-[a-z]+)+-\d"
+_ACCOUNT = r"\d{12}"
+FunctionArn = Annotated[
+    str,
+    StringConstraints(
+        pattern=rf"^arn:{_PARTITION}:lambda:{_REGION}:{_ACCOUNT}:function:[A-Za-z0-9_-]{{1,64}}(:[A-Za-z0-9$_.-]+)?$"
+    ),
+]
+KinesisStreamArn = Annotated[
+    str, StringConstraints(pattern=rf"^arn:{_PARTITION}:kinesis:{_REGION}:{_ACCOUNT}:stream/[A-Za-z0-9_.-]+$")
+]
+DynamoDBStreamArn = Annotated[
+    str,
+    StringConstraints(
+        pattern=rf"^arn:{_PARTITION}:dynamodb:{_REGION}:{_ACCOUNT}:table/[A-Za-z0-9_.-]+/stream/[^/\s]+$"
+    ),
+]
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _Wire(BaseModel):
+    # extra="ignore": AWS adds keys over time; a new key must not turn a failure into a parse error.
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class ResponseContext(_Wire):
+    """`responseContext`: how the last attempt ended. Absent when the function never ran."""
+
+    status_code: int = Field(alias="statusCode")
+    executed_version: NonEmpty = Field(alias="executedVersion")
+    # Absent (async success) or null (stream failure reported through batchItemFailures),
+    # otherwise "Unhandled" (the function raised or crashed) or "Handled".
+    function_error: str | None = Field(default=None, alias="functionError")
+
+
+class AsyncRequestContext(_Wire):
+    request_id: NonEmpty = Field(alias="requestId")
+    function_arn: FunctionArn = Field(alias="functionArn")
+    condition: Condition
+    approximate_invoke_count: int = Field(alias="approximateInvokeCount", ge=0)
+
+
+class AsyncInvocationRecord(_Wire):
+    """The invocation record an async invocation sends to its OnSuccess / OnFailure destination."""
+
+    version: NonEmpty
+    timestamp: AwareDatetime
+    request_context: AsyncRequestContext = Field(alias="requestContext")
+    # Any JSON value, null included: whether the key was present is `has_request_payload`.
+    request_payload: JsonValue = Field(default=None, alias="requestPayload")
+    response_context: ResponseContext | None = Field(default=None, alias="responseContext")
+    response_payload: JsonValue = Field(default=None, alias="responsePayload")
+
+    @property
+    def has_request_payload(self) -> bool:
+        return "request_payload" in self.model_fields_set
+
+    @property
+    def has_response_payload(self) -> bool:
+        return "response_payload" in self.model_fields_set
+
+
+class StreamRequestContext(_Wire):
+    request_id: NonEmpty = Field(alias="requestId")
+    function_arn: FunctionArn = Field(alias="functionArn")
+    condition: Condition
+    approximate_invoke_count: int = Field(alias="approximateInvokeCount", ge=0)
+
+
+class _ShardBatchInfo(_Wire):
+    shard_id: NonEmpty = Field(alias="shardId")
+    start_sequence_number: NonEmpty = Field(alias="startSequenceNumber")
+    end_sequence_number: NonEmpty = Field(alias="endSequenceNumber")
+    approximate_arrival_of_first_record: AwareDatetime = Field(alias="approximateArrivalOfFirstRecord")
+    approximate_arrival_of_last_record: AwareDatetime = Field(alias="approximateArrivalOfLastRecord")
+    batch_size: int = Field(alias="batchSize", ge=1)
+
+
+class KinesisBatchInfo(_ShardBatchInfo):
+    stream_arn: KinesisStreamArn = Field(alias="streamArn")
+
+
+class DDBStreamBatchInfo(_ShardBatchInfo):
+    # DynamoDB's timestamps have no milliseconds; AwareDatetime takes both forms.
+    stream_arn: DynamoDBStreamArn = Field(alias="streamArn")
+
+
+class KafkaPartitionInfo(_Wire):
+    """One `recordsInfo` entry: the first and last offsets of the failed batch on one partition."""
+
+    first_record_offset: NonEmpty = Field(alias="firstRecordOffset")
+    first_record_timestamp: AwareDatetime = Field(alias="firstRecordTimestamp")
+    last_record_offset: NonEmpty = Field(alias="lastRecordOffset")
+    last_record_timestamp: AwareDatetime = Field(alias="lastRecordTimestamp")
+
+
+class KafkaRecordInfo(_Wire):
+    """`recordInfo` of a record Lambda produced to a Kafka-topic destination: one failed record."""
+
+    offset: NonEmpty
+    timestamp: AwareDatetime
+
+
+class KafkaBatchInfo(_Wire):
+    batch_size: int = Field(alias="batchSize", ge=1)
+    # An MSK cluster ARN, or absent for a self-managed cluster (its bootstrap servers say where it is).
+    event_source_arn: str | None = Field(default=None, alias="eventSourceArn")
+    bootstrap_servers: str | None = Field(default=None, alias="bootstrapServers")
+    payload_size: int | None = Field(default=None, alias="payloadSize", ge=0)
+    # SQS, SNS and S3 destinations: first/last offsets keyed by "<topic>-<partition>".
+    records_info: dict[NonEmpty, KafkaPartitionInfo] | None = Field(
+        default=None, alias="recordsInfo", min_length=1
+    )
+    # A Kafka-topic destination gets one message per failed record, with its offset only.
+    record_info: KafkaRecordInfo | None = Field(default=None, alias="recordInfo")
+
+    @model_validator(mode="after")
+    def _one_kind_of_record_info(self) -> Self:
+        if (self.records_info is None) == (self.record_info is None):
+            raise ValueError("expected exactly one of recordsInfo (SQS, SNS, S3) or recordInfo (Kafka topic)")
+        return self
+
+
+class StreamOnFailureRecord(_Wire):
+    """The on-failure record of a Kinesis, DynamoDB Streams or Kafka event source mapping.
+
+    A pointer to the failed batch, not its data, except on S3 destinations where `payload`
+    holds the whole original batch event (an object, or the same object as an escaped string).
+    """
+
+    version: NonEmpty
+    timestamp: AwareDatetime
+    request_context: StreamRequestContext = Field(alias="requestContext")
+    response_context: ResponseContext | None = Field(default=None, alias="responseContext")
+    kinesis_batch_info: KinesisBatchInfo | None = Field(default=None, alias="KinesisBatchInfo")
+    ddb_stream_batch_info: DDBStreamBatchInfo | None = Field(default=None, alias="DDBStreamBatchInfo")
+    kafka_batch_info: KafkaBatchInfo | None = Field(default=None, alias="KafkaBatchInfo")
+    payload: dict[str, JsonValue] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _decode_escaped_payload(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("payload"), str):
+            try:
+                decoded = json.loads(data["payload"])
+            except ValueError as exc:
+                raise ValueError("payload is a string but not JSON: expected the batch event") from exc
+            return {**data, "payload": decoded}
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one_batch_info(self) -> Self:
+        present = [
+            i for i in (self.kinesis_batch_info, self.ddb_stream_batch_info, self.kafka_batch_info) if i
+        ]
+        if len(present) != 1:
+            raise ValueError(
+                f"expected exactly one of KinesisBatchInfo, DDBStreamBatchInfo, KafkaBatchInfo; got {len(present)}"
+            )
+        return self
+
+
+class LambdaDlqAttributes(_Wire):
+    """The message attributes Lambda adds to an event it writes to a function's DLQ (SQS or SNS)."""
+
+    request_id: NonEmpty = Field(alias="RequestID")
+    # The HTTP status: 200 for a function error. Reported missing for ZeroReservedConcurrency.
+    error_code: int | None = Field(default=None, alias="ErrorCode")
+    # First 1 KB of the error. SQS and SNS reject empty attribute values, so it may be absent.
+    error_message: str = Field(default="", alias="ErrorMessage")

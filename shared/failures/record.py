@@ -1,0 +1,148 @@
+"""`FailureRecord`: one normalized shape for every failure AWS reports, whatever carried it."""
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+__all__ = [
+    "Channel",
+    "Delivery",
+    "ErrorInfo",
+    "FailureKind",
+    "FailureRecord",
+    "StreamPointer",
+    "StreamRange",
+    "StreamSource",
+    "make_failure_id",
+]
+
+Channel = Literal["sqs", "sns", "eventbridge", "s3", "lambda"]
+StreamSource = Literal["kinesis", "dynamodb", "kafka"]
+
+
+class FailureKind(StrEnum):
+    ASYNC = "async"
+    """An async invocation record (destination): the event is in `payload`."""
+    STREAM = "stream"
+    """An event source mapping's on-failure record: `stream` points at the records."""
+    DLQ = "dlq"
+    """A Lambda async dead-letter message: the event, and the error in its attributes."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ErrorInfo(_Frozen):
+    """What is known of the error. Every field is optional: AWS says more in some shapes than others."""
+
+    type: str | None = None
+    message: str | None = None
+    stack_trace: tuple[str, ...] = ()
+    function_error: str | None = None
+    """`Unhandled` / `Handled` from `responseContext.functionError`."""
+    status_code: int | None = None
+    """`responseContext.statusCode`, or a DLQ message's `ErrorCode` (200 for a function error)."""
+
+
+class StreamRange(_Frozen):
+    """The failed records on one shard (Kinesis, DynamoDB) or one topic partition (Kafka)."""
+
+    shard_id: str | None
+    """A shard id, or `<topic>-<partition>` for Kafka (None when a Kafka-topic destination's record
+    carries no event to name its partition)."""
+    first: str
+    """First sequence number (Kafka: offset), inclusive."""
+    last: str
+    """Last sequence number (Kafka: offset), inclusive."""
+    first_arrival: datetime
+    last_arrival: datetime
+
+
+class StreamPointer(_Frozen):
+    """Where the failed batch of a stream can be read back from (while the stream retains it)."""
+
+    source: StreamSource
+    stream_arn: str | None
+    """The Kinesis or DynamoDB stream ARN, or the MSK cluster ARN (None for self-managed Kafka)."""
+    batch_size: int
+    ranges: tuple[StreamRange, ...]
+    """One range for Kinesis and DynamoDB; one per partition for Kafka."""
+    bootstrap_servers: str | None = None
+    payload_size: int | None = None
+
+    @property
+    def shard_id(self) -> str | None:
+        return self.ranges[0].shard_id
+
+    @property
+    def start_sequence_number(self) -> str:
+        return self.ranges[0].first
+
+    @property
+    def end_sequence_number(self) -> str:
+        return self.ranges[-1].last
+
+
+class Delivery(_Frozen):
+    """How the record reached the consumer. It does not enter `failure_id`."""
+
+    channels: tuple[Channel, ...] = ()
+    """The envelopes peeled, outermost first: ("sqs", "sns") is an SNS topic delivered into SQS."""
+    queue_arn: str | None = None
+    topic_arn: str | None = None
+    event_bus_arn: str | None = None
+    message_id: str | None = None
+    """The outermost envelope's message id (SQS messageId, SNS MessageId or EventBridge id)."""
+    receive_count: int | None = None
+    s3_location: str | None = None
+    """`s3://bucket/key` of an S3 destination object, when the caller said where it read it."""
+
+
+class FailureRecord(_Frozen):
+    """A failure (or an async success record) as the rest of the toolkit sees it."""
+
+    failure_id: str
+    """Stable: derived from the record's own identity, never from its envelopes."""
+    kind: FailureKind
+    condition: str | None
+    """AWS's `condition` (e.g. RetriesExhausted); None for a DLQ message, which has none."""
+    request_id: str | None
+    """The async request id (async and DLQ: shared by both captures of one event) or the last
+    invocation's request id (stream)."""
+    function_arn: str | None
+    """The unqualified ARN of the function that failed; None for a DLQ message."""
+    function_name: str | None
+    qualifier: str | None
+    """`$LATEST`, a version or an alias, as AWS recorded it."""
+    source_arn: str | None
+    """What the failure came from besides the function: the stream (stream kind) or the DLQ queue
+    or topic it was read from (dlq kind)."""
+    attempts: int | None
+    """`approximateInvokeCount`; None when AWS does not say (DLQ)."""
+    occurred_at: datetime | None
+    """When AWS wrote the record (its `timestamp`; for a DLQ message, when it was sent)."""
+    error: ErrorInfo | None
+    payload: JsonValue
+    """The original event (async, DLQ), or the whole batch event of an S3 stream record."""
+    has_payload: bool
+    """Whether `payload` was present (it may legitimately be JSON null)."""
+    response_payload: JsonValue = None
+    """What the function returned (async records): the result on success, the error object on failure."""
+    stream: StreamPointer | None = None
+    delivery: Delivery = Delivery()
+
+    @property
+    def is_failure(self) -> bool:
+        """False only for an async `Success` record (an OnSuccess destination's record)."""
+        return self.condition != "Success"
+
+
+def make_failure_id(kind: FailureKind, *identity: str | None) -> str:
+    """A stable id from the parts that identify one failure (never the envelope's ids)."""
+    canonical = json.dumps([kind.value, *identity], separators=(",", ":"))
+    return f"{kind.value}-{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
