@@ -25,7 +25,7 @@ __all__ = [
     "EVENTBRIDGE_DETAIL_TYPES",
     "EVENTBRIDGE_SOURCES",
     "Envelope",
-    "NotAFailureEnvelopeError",
+    "EnvelopeError",
     "Peeled",
     "detect",
 ]
@@ -44,13 +44,14 @@ _DLQ_MARKER = "RequestID"
 _DLQ_ERROR_KEYS = ("ErrorCode", "ErrorMessage")
 
 
-class NotAFailureEnvelopeError(ValueError):
-    """The envelope is well formed but cannot carry a failure record (e.g. another EventBridge event)."""
+class EnvelopeError(ValueError):
+    """The envelope cannot carry a failure record (`invalid`: it is also malformed)."""
 
-    def __init__(self, seen: str, expected: str) -> None:
+    def __init__(self, seen: str, expected: str, *, invalid: bool = False) -> None:
         super().__init__(seen)
         self.seen = seen
         self.expected = expected
+        self.invalid = invalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,18 +163,27 @@ def _peel_sns_notification(notification: SnsNotificationModel) -> Peeled:
 
 
 def _peel_sns(value: Mapping[str, Any]) -> Peeled:
-    return _peel_sns_notification(SnsRecordModel.model_validate(value).Sns)
+    # Powertools' notification validator renames SQS's SigningCertURL/UnsubscribeURL keys in place,
+    # and raises TypeError (not a validation error) on a value it cannot iterate: give it a copy of
+    # an object, and nothing else.
+    notification = value.get("Sns")
+    if not isinstance(notification, Mapping):
+        raise EnvelopeError(
+            seen=f"an SNS record whose Sns is a {type(notification).__name__}",
+            expected="an SNS record whose Sns is an SNS notification object",
+            invalid=True,
+        )
+    return _peel_sns_notification(SnsRecordModel.model_validate({**value, "Sns": dict(notification)}).Sns)
 
 
 def _peel_sns_json(value: Mapping[str, Any]) -> Peeled:
-    # Powertools' validator renames SQS's SigningCertURL/UnsubscribeURL keys in place: give it a copy.
     return _peel_sns_notification(SnsNotificationModel.model_validate(dict(value)))
 
 
 def _peel_eventbridge(value: Mapping[str, Any]) -> Peeled:
     event = EventBridgeModel.model_validate(value)
     if event.source not in EVENTBRIDGE_SOURCES or event.detail_type not in EVENTBRIDGE_DETAIL_TYPES:
-        raise NotAFailureEnvelopeError(
+        raise EnvelopeError(
             seen=f"an EventBridge event with source {event.source!r} and detail-type {event.detail_type!r}",
             expected="source 'lambda' or 'aws.lambda' with detail-type "
             "'Lambda Function Invocation Result - Success' or '... - Failure'",

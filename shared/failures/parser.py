@@ -6,9 +6,10 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
-from shared.failures.envelopes import ENVELOPES, Envelope, NotAFailureEnvelopeError, Peeled, detect
+from shared.failures.envelopes import ENVELOPES, Envelope, EnvelopeError, Peeled, detect
 from shared.failures.exceptions import UnrecognizedFailureError, UnrecognizedReason
 from shared.failures.models import (
+    STREAM_CONDITIONS,
     AsyncInvocationRecord,
     KafkaBatchInfo,
     LambdaDlqAttributes,
@@ -160,7 +161,7 @@ def _as_mapping(value: object, path: tuple[str, ...]) -> Mapping[str, Any]:
 def _shape_of(value: Mapping[str, Any], path: tuple[str, ...], *, allowed: frozenset[Shape]) -> Shape:
     shape: Shape | None = detect(value)
     if shape is None and "requestContext" in value:
-        shape = "stream" if any(key in value for key in _BATCH_INFO_KEYS) else "async"
+        shape = "stream" if _is_stream_record(value) else "async"
     if shape is not None and shape in allowed:
         return shape
     records = value.get("Records")
@@ -184,18 +185,24 @@ def _shape_of(value: Mapping[str, Any], path: tuple[str, ...], *, allowed: froze
     raise UnrecognizedFailureError(UnrecognizedReason.UNKNOWN_SHAPE, path=path, seen=seen, expected=expected)
 
 
+def _is_stream_record(value: Mapping[str, Any]) -> bool:
+    """A batch info block, or else a stream condition, says stream (a missing block is then reported)."""
+    if any(key in value for key in _BATCH_INFO_KEYS):
+        return True
+    context = value["requestContext"]
+    condition = context.get("condition") if isinstance(context, Mapping) else None
+    return isinstance(condition, str) and condition in STREAM_CONDITIONS
+
+
 def _peel(shape: Shape, value: Mapping[str, Any], path: tuple[str, ...]) -> Peeled:
     assert shape in ENVELOPES  # noqa: S101 -- records never reach here (see parse_failure)
     try:
         return ENVELOPES[shape](value)
-    except NotAFailureEnvelopeError as exc:
-        raise UnrecognizedFailureError(
-            UnrecognizedReason.UNKNOWN_SHAPE, path=path, seen=exc.seen, expected=exc.expected
-        ) from exc
+    except EnvelopeError as exc:
+        reason = UnrecognizedReason.INVALID_RECORD if exc.invalid else UnrecognizedReason.UNKNOWN_SHAPE
+        raise UnrecognizedFailureError(reason, path=path, seen=exc.seen, expected=exc.expected) from exc
     except ValidationError as exc:
         raise _invalid(shape, path, exc) from exc
-    except RecursionError as exc:
-        raise _error(UnrecognizedReason.TOO_DEEP, path, f"{_EXPECTED[shape]} nested too deep") from exc
 
 
 def _validate[M: BaseModel](
@@ -211,7 +218,7 @@ def _validate[M: BaseModel](
 
 def _invalid(shape: Shape, path: tuple[str, ...], exc: ValidationError) -> UnrecognizedFailureError:
     problems = "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or '(record)'}: {error['msg']}"
+        f"{_location(error['loc'])}: {error['msg']}"
         for error in exc.errors(include_url=False, include_input=False)[:3]
     )
     more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
@@ -221,6 +228,13 @@ def _invalid(shape: Shape, path: tuple[str, ...], exc: ValidationError) -> Unrec
         seen=f"{_EXPECTED[shape]} with {problems}{more}",
         expected=f"{_EXPECTED[shape]} as AWS writes it",
     )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """A field path, cut short: a payload nested thousands deep must not make a message that long."""
+    parts = [str(part) for part in loc]
+    shown = ".".join(parts[:6]) + (".…" if len(parts) > 6 else "")
+    return shown or "(record)"
 
 
 def _error(reason: UnrecognizedReason, path: tuple[str, ...], seen: str) -> UnrecognizedFailureError:

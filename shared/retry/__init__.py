@@ -1,0 +1,35 @@
+"""Retries on tenacity, and the classification that decides what is worth retrying."""
+
+from shared.retry.classification import (
+    PERMANENT_ERROR_CODES,
+    TRANSIENT_ERROR_CODES,
+    ErrorClass,
+    PermanentError,
+    PoisonRecordError,
+    TransientError,
+    classify,
+)
+from shared.retry.policy import (
+    DEFAULT_DEADLINE_MARGIN_S,
+    Deadline,
+    RetryPolicy,
+    current_deadline,
+    deadline_scope,
+    with_invocation_deadline,
+)
+
+__all__ = [
+    "DEFAULT_DEADLINE_MARGIN_S",
+    "PERMANENT_ERROR_CODES",
+    "TRANSIENT_ERROR_CODES",
+    "Deadline",
+    "ErrorClass",
+    "PermanentError",
+    "PoisonRecordError",
+    "RetryPolicy",
+    "TransientError",
+    "classify",
+    "current_deadline",
+    "deadline_scope",
+    "with_invocation_deadline",
+]
