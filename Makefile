@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lint format typecheck unit test pr clean
+.PHONY: help venv inspect lint format typecheck unit test pr clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 venv: $(STAMP)  ## create .venv with the runtime and dev dependencies
+
+inspect: $(STAMP)  ## parse every sample failure record in events/ and show what each one is
+	@$(BIN)/failure-record $$(find events -name '*.json' | sort) \
+		|| echo "(the lines before the table are sample records refused on purpose, with the reason given)"
 
 lint: $(STAMP)  ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -1,0 +1,59 @@
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.failures.cli import main
+from tests.events import EVENTS_DIR
+
+
+def run(*argv: str, stdin: str = "") -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), stdin=io.StringIO(stdin), out=out)
+    return code, out.getvalue()
+
+
+def test_table_has_one_row_per_record_of_a_batch() -> None:
+    code, out = run(str(EVENTS_DIR / "failure-queue/from_sns.json"))
+    assert code == 0
+    header, row = out.strip().splitlines()
+    assert header.split()[:3] == ["where", "kind", "condition"]
+    assert "Records[0] sqs>sns" in row
+    assert "RetriesExhausted" in row
+    assert "orders-async-processor:$LATEST" in row
+    assert "InventoryUnavailableError: downstream inventory" in row
+
+
+def test_stream_failure_reported_by_the_function_says_so() -> None:
+    _, out = run(str(EVENTS_DIR / "destinations/stream/kinesis_retry_attempts_exhausted.json"))
+    assert "batchItemFailures" in out
+
+
+def test_json_lines_from_stdin() -> None:
+    record = (EVENTS_DIR / "destinations/async/zero_reserved_concurrency.json").read_text()
+    code, out = run("--json", stdin=record)
+    assert code == 0
+    parsed = json.loads(out)
+    assert parsed["condition"] == "ZeroReservedConcurrency"
+    assert parsed["failure_id"].startswith("async-")
+
+
+def test_refused_records_are_reported_and_the_rest_still_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(str(EVENTS_DIR / "failure-queue/mixed_batch.json"))
+    assert code == 1
+    assert len(out.strip().splitlines()) == 1 + 4
+    assert "Records[4]: unrecognized failure record (unknown_shape) at sqs" in capsys.readouterr().err
+
+
+def test_text_that_is_not_json_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(stdin="this is not json")
+    assert code == 1
+    assert out == ""
+    assert "(not_json)" in capsys.readouterr().err
+
+
+def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run(str(tmp_path / "missing.json"))
+    assert code == 2
+    assert "cannot read" in capsys.readouterr().err
