@@ -24,16 +24,15 @@ __all__ = [
     "ASYNC_CONDITIONS",
     "STREAM_CONDITIONS",
     "AsyncInvocationRecord",
-    "AsyncRequestContext",
     "DDBStreamBatchInfo",
     "KafkaBatchInfo",
     "KafkaPartitionInfo",
     "KafkaRecordInfo",
     "KinesisBatchInfo",
     "LambdaDlqAttributes",
+    "RequestContext",
     "ResponseContext",
     "StreamOnFailureRecord",
-    "StreamRequestContext",
 ]
 
 ASYNC_CONDITIONS = frozenset({"Success", "RetriesExhausted", "EventAgeExceeded", "ZeroReservedConcurrency"})
@@ -76,7 +75,9 @@ class ResponseContext(_Wire):
     function_error: str | None = Field(default=None, alias="functionError")
 
 
-class AsyncRequestContext(_Wire):
+class RequestContext(_Wire):
+    """`requestContext`: the same block in async and stream records."""
+
     request_id: NonEmpty = Field(alias="requestId")
     function_arn: FunctionArn = Field(alias="functionArn")
     condition: Condition
@@ -88,7 +89,7 @@ class AsyncInvocationRecord(_Wire):
 
     version: NonEmpty
     timestamp: AwareDatetime
-    request_context: AsyncRequestContext = Field(alias="requestContext")
+    request_context: RequestContext = Field(alias="requestContext")
     # Any JSON value, null included: whether the key was present is `has_request_payload`.
     request_payload: JsonValue = Field(default=None, alias="requestPayload")
     response_context: ResponseContext | None = Field(default=None, alias="responseContext")
@@ -101,13 +102,6 @@ class AsyncInvocationRecord(_Wire):
     @property
     def has_response_payload(self) -> bool:
         return "response_payload" in self.model_fields_set
-
-
-class StreamRequestContext(_Wire):
-    request_id: NonEmpty = Field(alias="requestId")
-    function_arn: FunctionArn = Field(alias="functionArn")
-    condition: Condition
-    approximate_invoke_count: int = Field(alias="approximateInvokeCount", ge=0)
 
 
 class _ShardBatchInfo(_Wire):
@@ -173,7 +167,7 @@ class StreamOnFailureRecord(_Wire):
 
     version: NonEmpty
     timestamp: AwareDatetime
-    request_context: StreamRequestContext = Field(alias="requestContext")
+    request_context: RequestContext = Field(alias="requestContext")
     response_context: ResponseContext | None = Field(default=None, alias="responseContext")
     kinesis_batch_info: KinesisBatchInfo | None = Field(default=None, alias="KinesisBatchInfo")
     ddb_stream_batch_info: DDBStreamBatchInfo | None = Field(default=None, alias="DDBStreamBatchInfo")

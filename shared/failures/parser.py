@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict
 
 from pydantic import BaseModel, JsonValue, ValidationError
 
@@ -13,6 +13,7 @@ from shared.failures.models import (
     AsyncInvocationRecord,
     KafkaBatchInfo,
     LambdaDlqAttributes,
+    RequestContext,
     StreamOnFailureRecord,
 )
 from shared.failures.record import (
@@ -260,11 +261,28 @@ def _describe(value: object) -> str:
             return f"a {type(value).__name__}"
 
 
-def _split_function_arn(arn: str) -> tuple[str, str, str | None]:
-    """(unqualified ARN, function name, qualifier) of a validated function ARN."""
-    parts = arn.split(":")
-    qualifier = parts[7] if len(parts) > 7 else None
-    return ":".join(parts[:7]), parts[6], qualifier
+class _Invocation(TypedDict):
+    condition: str
+    request_id: str
+    function_arn: str
+    function_name: str
+    qualifier: str | None
+    attempts: int
+
+
+def _invocation(context: RequestContext) -> _Invocation:
+    """The FailureRecord fields every invocation record's requestContext gives."""
+    parts = context.function_arn.split(
+        ":"
+    )  # validated: arn:partition:lambda:region:account:function:name[:qualifier]
+    return _Invocation(
+        condition=context.condition,
+        request_id=context.request_id,
+        function_arn=":".join(parts[:7]),
+        function_name=parts[6],
+        qualifier=parts[7] if len(parts) > 7 else None,
+        attempts=context.approximate_invoke_count,
+    )
 
 
 def _error_from_response(payload: JsonValue, function_error: str | None, status: int | None) -> ErrorInfo:
@@ -309,7 +327,6 @@ def _from_async(
             f"is {context.condition}",
             expected="a detail-type that agrees with requestContext.condition",
         )
-    function_arn, function_name, qualifier = _split_function_arn(context.function_arn)
     response = record.response_context
     error = None
     if context.condition != "Success" and (response is not None or record.has_response_payload):
@@ -323,13 +340,8 @@ def _from_async(
             FailureKind.ASYNC, context.request_id, context.function_arn, context.condition
         ),
         kind=FailureKind.ASYNC,
-        condition=context.condition,
-        request_id=context.request_id,
-        function_arn=function_arn,
-        function_name=function_name,
-        qualifier=qualifier,
+        **_invocation(context),
         source_arn=None,
-        attempts=context.approximate_invoke_count,
         occurred_at=record.timestamp,
         error=error,
         payload=record.request_payload,
@@ -398,7 +410,6 @@ def _kafka_ranges(kafka: KafkaBatchInfo, payload: dict[str, JsonValue] | None) -
 
 def _from_stream(record: StreamOnFailureRecord, delivery: Delivery) -> FailureRecord:
     context = record.request_context
-    function_arn, function_name, qualifier = _split_function_arn(context.function_arn)
     pointer = _stream_pointer(record)
     response = record.response_context
     identity = [
@@ -411,13 +422,8 @@ def _from_stream(record: StreamOnFailureRecord, delivery: Delivery) -> FailureRe
     return FailureRecord(
         failure_id=make_failure_id(FailureKind.STREAM, *identity),
         kind=FailureKind.STREAM,
-        condition=context.condition,
-        request_id=context.request_id,
-        function_arn=function_arn,
-        function_name=function_name,
-        qualifier=qualifier,
+        **_invocation(context),
         source_arn=pointer.stream_arn,
-        attempts=context.approximate_invoke_count,
         occurred_at=record.timestamp,
         error=None
         if response is None
