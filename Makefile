@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)  ## create .venv with the runtime and dev dependencies
 
-inspect: $(STAMP)  ## parse every sample failure record in events/ and show what each one is
-	@$(BIN)/failure-record $$(find events -name '*.json' | sort) \
+inspect: $(STAMP)  ## parse every sample failure record in events/failures/ and show what each one is
+	@$(BIN)/failure-record $$(find events/failures -name '*.json' | sort) \
 		|| echo "(the lines before the table are sample records refused on purpose, with the reason given)"
 
 lint: $(STAMP)  ## ruff lint and format check

@@ -15,7 +15,7 @@ def run(*argv: str, stdin: str = "") -> tuple[int, str]:
 
 
 def test_table_has_one_row_per_record_of_a_batch() -> None:
-    code, out = run(str(EVENTS_DIR / "failure-queue/from_sns.json"))
+    code, out = run(str(EVENTS_DIR / "failures/failure-queue/from_sns.json"))
     assert code == 0
     header, row = out.strip().splitlines()
     assert header.split()[:3] == ["where", "kind", "condition"]
@@ -26,12 +26,12 @@ def test_table_has_one_row_per_record_of_a_batch() -> None:
 
 
 def test_stream_failure_reported_by_the_function_says_so() -> None:
-    _, out = run(str(EVENTS_DIR / "destinations/stream/kinesis_retry_attempts_exhausted.json"))
+    _, out = run(str(EVENTS_DIR / "failures/destinations/stream/kinesis_retry_attempts_exhausted.json"))
     assert "batchItemFailures" in out
 
 
 def test_json_lines_from_stdin() -> None:
-    record = (EVENTS_DIR / "destinations/async/zero_reserved_concurrency.json").read_text()
+    record = (EVENTS_DIR / "failures/destinations/async/zero_reserved_concurrency.json").read_text()
     code, out = run("--json", stdin=record)
     assert code == 0
     parsed = json.loads(out)
@@ -40,7 +40,7 @@ def test_json_lines_from_stdin() -> None:
 
 
 def test_refused_records_are_reported_and_the_rest_still_shown(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(str(EVENTS_DIR / "failure-queue/mixed_batch.json"))
+    code, out = run(str(EVENTS_DIR / "failures/failure-queue/mixed_batch.json"))
     assert code == 1
     assert len(out.strip().splitlines()) == 1 + 4
     assert "Records[4]: unrecognized failure record (unknown_shape) at sqs" in capsys.readouterr().err

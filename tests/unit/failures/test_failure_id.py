@@ -12,7 +12,7 @@ from shared.failures import FailureKind, parse_failure
 from shared.failures.record import make_failure_id
 from tests.events import event_files, load_event
 
-PARSEABLE = [*event_files("destinations"), "eventbridge/invocation_failure.json"]
+PARSEABLE = [*event_files("failures/destinations"), "failures/eventbridge/invocation_failure.json"]
 
 
 @pytest.mark.parametrize("relative", PARSEABLE)
@@ -22,16 +22,16 @@ def test_same_record_parsed_twice_gives_same_id(relative: str) -> None:
 
 def test_every_sample_failure_has_its_own_id_except_copies_of_one_failure() -> None:
     ids: dict[str, set[str]] = {}
-    for relative in event_files("destinations"):
+    for relative in event_files("failures/destinations"):
         ids.setdefault(parse_failure(load_event(relative)).failure_id, set()).add(relative)
     shared_ids = [files for files in ids.values() if len(files) > 1]
     # Only the same failure written to two destinations shares an id.
     assert sorted(map(sorted, shared_ids)) == [
-        ["destinations/async/retries_exhausted.json", "destinations/s3/async_object.json"],
+        ["failures/destinations/async/retries_exhausted.json", "failures/destinations/s3/async_object.json"],
         [
-            "destinations/s3/kinesis_object_escaped_payload.json",
-            "destinations/s3/kinesis_object_payload.json",
-            "destinations/stream/kinesis_retry_attempts_exhausted.json",
+            "failures/destinations/s3/kinesis_object_escaped_payload.json",
+            "failures/destinations/s3/kinesis_object_payload.json",
+            "failures/destinations/stream/kinesis_retry_attempts_exhausted.json",
         ],
     ]
 
@@ -70,24 +70,24 @@ def _id_after(relative: str, mutate: Mutation) -> str:
 
 @pytest.mark.parametrize("mutate", ASYNC_IDENTITY)
 def test_changing_what_identifies_an_async_failure_changes_its_id(mutate: Mutation) -> None:
-    relative = "destinations/async/retries_exhausted.json"
+    relative = "failures/destinations/async/retries_exhausted.json"
     assert _id_after(relative, mutate) != parse_failure(load_event(relative)).failure_id
 
 
 @pytest.mark.parametrize("mutate", STREAM_IDENTITY)
 def test_changing_what_identifies_a_stream_failure_changes_its_id(mutate: Mutation) -> None:
-    relative = "destinations/stream/kinesis_retry_attempts_exhausted.json"
+    relative = "failures/destinations/stream/kinesis_retry_attempts_exhausted.json"
     assert _id_after(relative, mutate) != parse_failure(load_event(relative)).failure_id
 
 
 @pytest.mark.parametrize("mutate", NOT_IDENTITY)
 def test_what_does_not_identify_a_failure_leaves_its_id(mutate: Mutation) -> None:
-    relative = "destinations/async/retries_exhausted.json"
+    relative = "failures/destinations/async/retries_exhausted.json"
     assert _id_after(relative, mutate) == parse_failure(load_event(relative)).failure_id
 
 
 def test_kafka_partitions_enter_the_id() -> None:
-    relative = "destinations/stream/kafka_maximum_payload_size_exceeded.json"
+    relative = "failures/destinations/stream/kafka_maximum_payload_size_exceeded.json"
     raw = load_event(relative)
     raw["KafkaBatchInfo"]["recordsInfo"]["orders-placed-1"]["lastRecordOffset"] = "99999"
     assert parse_failure(raw).failure_id != parse_failure(load_event(relative)).failure_id
@@ -97,9 +97,9 @@ def test_dlq_id_is_the_request_id_whatever_the_envelope() -> None:
     ids = {
         parse_failure(load_event(relative)["Records"][0]).failure_id
         for relative in (
-            "dlq/sqs_lambda_dlq.json",
-            "dlq/sns_lambda_dlq.json",
-            "dlq/sqs_from_sns_lambda_dlq.json",
+            "failures/dlq/sqs_lambda_dlq.json",
+            "failures/dlq/sns_lambda_dlq.json",
+            "failures/dlq/sqs_from_sns_lambda_dlq.json",
         )
     }
     assert len(ids) == 1

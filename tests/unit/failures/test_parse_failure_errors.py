@@ -9,12 +9,12 @@ from shared.failures import UnrecognizedFailureError, UnrecognizedReason, parse_
 from tests.events import load_event
 
 R = UnrecognizedReason
-DDB_RECORD = "destinations/stream/dynamodb_function_error.json"
+DDB_RECORD = "failures/destinations/stream/dynamodb_function_error.json"
 CARD_NUMBER = "4111-1111-1111-1111"  # a payload value that must never reach an error message
 
 
 def _sqs_record(body: str) -> dict[str, Any]:
-    record: dict[str, Any] = load_event("failure-queue/async_retries_exhausted.json")["Records"][0]
+    record: dict[str, Any] = load_event("failures/failure-queue/async_retries_exhausted.json")["Records"][0]
     return {**record, "body": body}
 
 
@@ -54,14 +54,16 @@ def test_refused_input_says_what_was_seen_and_where(
 
 
 def test_whole_batch_event_is_refused_with_the_fix() -> None:
-    error = _refuse(load_event("failure-queue/mixed_batch.json"))
+    error = _refuse(load_event("failures/failure-queue/mixed_batch.json"))
     assert error.reason is R.BATCH_EVENT
     assert "5 records" in error.seen
     assert "one record at a time" in error.expected
 
 
 def test_s3_notification_is_refused_with_the_fix() -> None:
-    error = _refuse(load_event("s3/failure_object_created.json")["Records"][0] | {"Records": [{"s3": {}}]})
+    error = _refuse(
+        load_event("failures/s3/failure_object_created.json")["Records"][0] | {"Records": [{"s3": {}}]}
+    )
     assert error.reason is R.S3_NOTIFICATION
     assert "source='s3://" in error.expected
 
@@ -83,7 +85,7 @@ def test_s3_notification_is_refused_with_the_fix() -> None:
     ],
 )
 def test_invalid_async_record_names_the_field(mutate: Any, problem: str) -> None:
-    raw = load_event("destinations/async/retries_exhausted.json")
+    raw = load_event("failures/destinations/async/retries_exhausted.json")
     mutate(raw)
     error = _refuse(raw)
     assert error.reason is R.INVALID_RECORD
@@ -113,7 +115,7 @@ def test_invalid_async_record_names_the_field(mutate: Any, problem: str) -> None
     ],
 )
 def test_invalid_stream_record_names_the_field(mutate: Any, problem: str) -> None:
-    raw = load_event("destinations/stream/kinesis_retry_attempts_exhausted.json")
+    raw = load_event("failures/destinations/stream/kinesis_retry_attempts_exhausted.json")
     mutate(raw)
     error = _refuse(raw)
     assert error.reason is R.INVALID_RECORD
@@ -121,13 +123,13 @@ def test_invalid_stream_record_names_the_field(mutate: Any, problem: str) -> Non
 
 
 def test_kafka_record_needs_exactly_one_kind_of_record_info() -> None:
-    raw = load_event("destinations/stream/kafka_maximum_payload_size_exceeded.json")
+    raw = load_event("failures/destinations/stream/kafka_maximum_payload_size_exceeded.json")
     raw["KafkaBatchInfo"]["recordInfo"] = {"offset": "1", "timestamp": "2026-11-20T13:05:40.101Z"}
     assert "recordsInfo" in _refuse(raw).seen
 
 
 def test_dlq_message_with_non_numeric_error_code_is_invalid() -> None:
-    record: dict[str, Any] = load_event("dlq/sqs_lambda_dlq.json")["Records"][0]
+    record: dict[str, Any] = load_event("failures/dlq/sqs_lambda_dlq.json")["Records"][0]
     record["messageAttributes"]["ErrorCode"]["stringValue"] = "two hundred"
     error = _refuse(record)
     assert error.reason is R.INVALID_RECORD
@@ -144,7 +146,10 @@ def test_dlq_message_with_non_numeric_error_code_is_invalid() -> None:
     ],
 )
 def test_eventbridge_event_that_is_not_an_invocation_result(source: str, detail_type: str) -> None:
-    event = load_event("eventbridge/invocation_failure.json") | {"source": source, "detail-type": detail_type}
+    event = load_event("failures/eventbridge/invocation_failure.json") | {
+        "source": source,
+        "detail-type": detail_type,
+    }
     error = _refuse(event)
     assert error.reason is R.UNKNOWN_SHAPE
     assert repr(source) in error.seen
@@ -152,7 +157,7 @@ def test_eventbridge_event_that_is_not_an_invocation_result(source: str, detail_
 
 
 def test_eventbridge_detail_type_must_agree_with_the_condition() -> None:
-    event = load_event("eventbridge/invocation_success.json")
+    event = load_event("failures/eventbridge/invocation_success.json")
     event["detail-type"] = "Lambda Function Invocation Result - Failure"
     error = _refuse(event)
     assert error.reason is R.INVALID_RECORD
@@ -160,8 +165,8 @@ def test_eventbridge_detail_type_must_agree_with_the_condition() -> None:
 
 
 def test_eventbridge_detail_must_be_an_async_record() -> None:
-    event = load_event("eventbridge/invocation_failure.json")
-    event["detail"] = load_event("destinations/stream/kinesis_retry_attempts_exhausted.json")
+    event = load_event("failures/eventbridge/invocation_failure.json")
+    event["detail"] = load_event("failures/destinations/stream/kinesis_retry_attempts_exhausted.json")
     error = _refuse(event)
     assert error.reason is R.UNKNOWN_SHAPE
     assert error.path == ("eventbridge",)
@@ -169,8 +174,8 @@ def test_eventbridge_detail_must_be_an_async_record() -> None:
 
 def test_an_envelope_inside_the_wrong_envelope_is_refused() -> None:
     # SNS cannot deliver an SQS record; an EventBridge detail cannot hold an SNS notification.
-    inner = load_event("failure-queue/async_retries_exhausted.json")["Records"][0]
-    sns_event = load_event("failure-topic/async_retries_exhausted.json")["Records"][0]
+    inner = load_event("failures/failure-queue/async_retries_exhausted.json")["Records"][0]
+    sns_event = load_event("failures/failure-topic/async_retries_exhausted.json")["Records"][0]
     sns_event["Sns"]["Message"] = json.dumps(inner)
     error = _refuse(sns_event)
     assert error.reason is R.UNKNOWN_SHAPE
@@ -179,7 +184,7 @@ def test_an_envelope_inside_the_wrong_envelope_is_refused() -> None:
 
 
 def test_invalid_envelope_names_the_envelope_and_field() -> None:
-    record = load_event("failure-queue/async_retries_exhausted.json")["Records"][0]
+    record = load_event("failures/failure-queue/async_retries_exhausted.json")["Records"][0]
     del record["messageId"]
     error = _refuse(record)
     assert error.reason is R.INVALID_RECORD
@@ -188,7 +193,9 @@ def test_invalid_envelope_names_the_envelope_and_field() -> None:
 
 
 def test_invalid_source_is_refused() -> None:
-    error = _refuse(load_event("destinations/async/retries_exhausted.json"), source="orders-failures.json")
+    error = _refuse(
+        load_event("failures/destinations/async/retries_exhausted.json"), source="orders-failures.json"
+    )
     assert error.path == ("source",)
     assert "s3://bucket/key" in error.expected
 
@@ -214,7 +221,7 @@ def _nested(depth: int) -> dict[str, Any]:
 
 
 def test_payload_nested_past_any_real_event_is_refused_with_a_short_message() -> None:
-    raw = load_event("destinations/async/retries_exhausted.json") | {"requestPayload": _nested(5000)}
+    raw = load_event("failures/destinations/async/retries_exhausted.json") | {"requestPayload": _nested(5000)}
     error = _refuse(raw)
     assert error.reason is R.INVALID_RECORD
     assert "requestPayload" in error.seen
@@ -222,7 +229,9 @@ def test_payload_nested_past_any_real_event_is_refused_with_a_short_message() ->
 
 
 def test_escaped_payload_nested_past_what_python_decodes_is_too_deep() -> None:
-    raw = load_event("destinations/stream/kinesis_retry_attempts_exhausted.json") | {"payload": "[" * 100_000}
+    raw = load_event("failures/destinations/stream/kinesis_retry_attempts_exhausted.json") | {
+        "payload": "[" * 100_000
+    }
     error = _refuse(raw)
     assert error.reason is R.TOO_DEEP
     assert "stream on-failure record" in error.seen
@@ -232,14 +241,14 @@ def test_escaped_payload_nested_past_what_python_decodes_is_too_deep() -> None:
     "source", ["arn:aws:sqs:eu-west-1:123456789012:q", "arn:aws:sns:eu-west-1:123456789012:t"]
 )
 def test_source_arn_fills_in_what_the_message_does_not_say(source: str) -> None:
-    record = parse_failure(load_event("destinations/async/retries_exhausted.json"), source=source)
+    record = parse_failure(load_event("failures/destinations/async/retries_exhausted.json"), source=source)
     assert source in {record.delivery.queue_arn, record.delivery.topic_arn}
     assert record.delivery.channels == ()
 
 
 @pytest.mark.parametrize("sns", [None, "text", 3, ["list"]])
 def test_sns_record_whose_notification_is_not_an_object(sns: Any) -> None:
-    record = load_event("failure-topic/async_retries_exhausted.json")["Records"][0] | {"Sns": sns}
+    record = load_event("failures/failure-topic/async_retries_exhausted.json")["Records"][0] | {"Sns": sns}
     error = _refuse(record)
     assert error.reason is R.INVALID_RECORD
     assert "whose Sns is a" in error.seen

@@ -74,12 +74,12 @@ def test_arbitrary_python_values(value: Any) -> None:
 
 @given(st.text(max_size=40))
 def test_arbitrary_source(source: str) -> None:
-    _outcome(load_event("destinations/async/retries_exhausted.json"), source=source)
+    _outcome(load_event("failures/destinations/async/retries_exhausted.json"), source=source)
 
 
 def _samples() -> list[Any]:
     records: list[Any] = []
-    for relative in event_files():
+    for relative in event_files("failures"):
         event = load_event(relative)
         records.extend(event["Records"] if isinstance(event.get("Records"), list) else [event])
     return records

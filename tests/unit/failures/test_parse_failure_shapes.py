@@ -42,86 +42,90 @@ RETRIES = Expected(A, "RetriesExhausted", ASYNC_FN, "$LATEST", (), 3)
 
 # One row per record in each file; a new event file without a row here fails test_every_event_file_is_covered.
 EXPECTED: dict[str, list[Expected]] = {
-    "destinations/async/retries_exhausted.json": [RETRIES],
-    "destinations/async/retries_exhausted_runtime_crash.json": [RETRIES],
-    "destinations/async/retries_exhausted_timeout.json": [RETRIES],
-    "destinations/async/retries_exhausted_direct_invoke.json": [RETRIES._replace(attempts=1)],
-    "destinations/async/success.json": [Expected(A, "Success", ASYNC_FN, "live", (), 1)],
-    "destinations/async/event_age_exceeded.json": [
+    "failures/destinations/async/retries_exhausted.json": [RETRIES],
+    "failures/destinations/async/retries_exhausted_runtime_crash.json": [RETRIES],
+    "failures/destinations/async/retries_exhausted_timeout.json": [RETRIES],
+    "failures/destinations/async/retries_exhausted_direct_invoke.json": [RETRIES._replace(attempts=1)],
+    "failures/destinations/async/success.json": [Expected(A, "Success", ASYNC_FN, "live", (), 1)],
+    "failures/destinations/async/event_age_exceeded.json": [
         Expected(A, "EventAgeExceeded", ASYNC_FN, "$LATEST", (), 2)
     ],
-    "destinations/async/event_age_exceeded_never_ran.json": [
+    "failures/destinations/async/event_age_exceeded_never_ran.json": [
         Expected(A, "EventAgeExceeded", ASYNC_FN, "$LATEST", (), 0)
     ],
-    "destinations/async/zero_reserved_concurrency.json": [
+    "failures/destinations/async/zero_reserved_concurrency.json": [
         Expected(A, "ZeroReservedConcurrency", ASYNC_FN, "$LATEST", (), 0)
     ],
-    "destinations/s3/async_object.json": [RETRIES],
-    "destinations/s3/kinesis_object_escaped_payload.json": [
+    "failures/destinations/s3/async_object.json": [RETRIES],
+    "failures/destinations/s3/kinesis_object_escaped_payload.json": [
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", (), 4)
     ],
-    "destinations/s3/kinesis_object_payload.json": [
+    "failures/destinations/s3/kinesis_object_payload.json": [
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", (), 4)
     ],
-    "destinations/stream/kinesis_retry_attempts_exhausted.json": [
+    "failures/destinations/stream/kinesis_retry_attempts_exhausted.json": [
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", (), 4)
     ],
-    "destinations/stream/kinesis_function_error_unqualified.json": [
+    "failures/destinations/stream/kinesis_function_error_unqualified.json": [
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, None, (), 4)
     ],
-    "destinations/stream/kinesis_record_age_exceeded.json": [
+    "failures/destinations/stream/kinesis_record_age_exceeded.json": [
         Expected(S, "RecordAgeExceeded", STREAM_FN, "live", (), 2)
     ],
-    "destinations/stream/dynamodb_function_error.json": [
+    "failures/destinations/stream/dynamodb_function_error.json": [
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", (), 4)
     ],
-    "destinations/stream/dynamodb_batch_item_failures.json": [
+    "failures/destinations/stream/dynamodb_batch_item_failures.json": [
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", (), 4)
     ],
-    "destinations/stream/kafka_maximum_payload_size_exceeded.json": [
+    "failures/destinations/stream/kafka_maximum_payload_size_exceeded.json": [
         Expected(S, "MaximumPayloadSizeExceeded", KAFKA_FN, None, (), 1)
     ],
-    "destinations/stream/kafka_topic_destination_record.json": [
+    "failures/destinations/stream/kafka_topic_destination_record.json": [
         Expected(S, "RetriesExhausted", KAFKA_FN, "$LATEST", (), 3)
     ],
-    "dlq/sqs_lambda_dlq.json": [Expected(D, None, None, None, ("sqs",), None)],
-    "dlq/sqs_lambda_dlq_zero_reserved_concurrency.json": [Expected(D, None, None, None, ("sqs",), None)],
-    "dlq/sns_lambda_dlq.json": [Expected(D, None, None, None, ("sns",), None)],
-    "dlq/sqs_from_sns_lambda_dlq.json": [Expected(D, None, None, None, ("sqs", "sns"), None)],
-    "dlq/sqs_from_sns_raw_lambda_dlq.json": [Expected(D, None, None, None, ("sqs",), None)],
-    "eventbridge/invocation_failure.json": [RETRIES._replace(channels=("eventbridge",))],
-    "eventbridge/invocation_failure_aws_lambda_source.json": [
+    "failures/dlq/sqs_lambda_dlq.json": [Expected(D, None, None, None, ("sqs",), None)],
+    "failures/dlq/sqs_lambda_dlq_zero_reserved_concurrency.json": [
+        Expected(D, None, None, None, ("sqs",), None)
+    ],
+    "failures/dlq/sns_lambda_dlq.json": [Expected(D, None, None, None, ("sns",), None)],
+    "failures/dlq/sqs_from_sns_lambda_dlq.json": [Expected(D, None, None, None, ("sqs", "sns"), None)],
+    "failures/dlq/sqs_from_sns_raw_lambda_dlq.json": [Expected(D, None, None, None, ("sqs",), None)],
+    "failures/eventbridge/invocation_failure.json": [RETRIES._replace(channels=("eventbridge",))],
+    "failures/eventbridge/invocation_failure_aws_lambda_source.json": [
         Expected(A, "EventAgeExceeded", ASYNC_FN, "$LATEST", ("eventbridge",), 2)
     ],
-    "eventbridge/invocation_success.json": [Expected(A, "Success", ASYNC_FN, "live", ("eventbridge",), 1)],
-    "failure-queue/async_retries_exhausted.json": [RETRIES._replace(channels=("sqs",))],
-    "failure-queue/from_sns.json": [RETRIES._replace(channels=("sqs", "sns"))],
-    "failure-queue/from_sns_raw_delivery.json": [RETRIES._replace(channels=("sqs",))],
-    "failure-queue/from_eventbridge.json": [RETRIES._replace(channels=("sqs", "eventbridge"))],
-    "failure-queue/stream_kinesis.json": [
+    "failures/eventbridge/invocation_success.json": [
+        Expected(A, "Success", ASYNC_FN, "live", ("eventbridge",), 1)
+    ],
+    "failures/failure-queue/async_retries_exhausted.json": [RETRIES._replace(channels=("sqs",))],
+    "failures/failure-queue/from_sns.json": [RETRIES._replace(channels=("sqs", "sns"))],
+    "failures/failure-queue/from_sns_raw_delivery.json": [RETRIES._replace(channels=("sqs",))],
+    "failures/failure-queue/from_eventbridge.json": [RETRIES._replace(channels=("sqs", "eventbridge"))],
+    "failures/failure-queue/stream_kinesis.json": [
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", ("sqs",), 4)
     ],
-    "failure-queue/mixed_batch.json": [
+    "failures/failure-queue/mixed_batch.json": [
         RETRIES._replace(channels=("sqs",)),
         Expected(A, "ZeroReservedConcurrency", ASYNC_FN, "$LATEST", ("sqs",), 0),
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", ("sqs",), 4),
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", ("sqs",), 4),
     ],
-    "failure-topic/async_retries_exhausted.json": [RETRIES._replace(channels=("sns",))],
-    "failure-topic/stream_dynamodb.json": [
+    "failures/failure-topic/async_retries_exhausted.json": [RETRIES._replace(channels=("sns",))],
+    "failures/failure-topic/stream_dynamodb.json": [
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", ("sns",), 4)
     ],
 }
 # Files that hold records parse_failure must refuse (by design), with the reason it must give.
 REFUSED: dict[str, list[UnrecognizedReason]] = {
-    "failure-queue/mixed_batch.json": [UnrecognizedReason.UNKNOWN_SHAPE],
-    "s3/failure_object_created.json": [UnrecognizedReason.S3_NOTIFICATION],
+    "failures/failure-queue/mixed_batch.json": [UnrecognizedReason.UNKNOWN_SHAPE],
+    "failures/s3/failure_object_created.json": [UnrecognizedReason.S3_NOTIFICATION],
 }
 
 
 def _records(relative: str) -> list[Any]:
     event = load_event(relative)
-    if "Records" in event and relative.split("/", maxsplit=1)[0] in {"dlq", "failure-queue", "failure-topic"}:
+    if "Records" in event and relative.split("/")[1] in {"dlq", "failure-queue", "failure-topic"}:
         return list(event["Records"])
     return [event]
 
@@ -137,7 +141,7 @@ def _outcomes(relative: str) -> tuple[list[FailureRecord], list[UnrecognizedReas
 
 
 def test_every_event_file_is_covered() -> None:
-    assert set(event_files()) == set(EXPECTED) | set(REFUSED)
+    assert set(event_files("failures")) == set(EXPECTED) | set(REFUSED)
 
 
 @pytest.mark.parametrize("relative", sorted(set(EXPECTED) | set(REFUSED)))
@@ -156,25 +160,25 @@ def test_event_file_parses_to_expected_records(relative: str) -> None:
 @pytest.mark.parametrize(
     "relative",
     [
-        "destinations/async/retries_exhausted.json",
-        "destinations/s3/async_object.json",
-        "eventbridge/invocation_failure.json",
-        "failure-queue/async_retries_exhausted.json",
-        "failure-queue/from_sns.json",
-        "failure-queue/from_sns_raw_delivery.json",
-        "failure-queue/from_eventbridge.json",
-        "failure-topic/async_retries_exhausted.json",
+        "failures/destinations/async/retries_exhausted.json",
+        "failures/destinations/s3/async_object.json",
+        "failures/eventbridge/invocation_failure.json",
+        "failures/failure-queue/async_retries_exhausted.json",
+        "failures/failure-queue/from_sns.json",
+        "failures/failure-queue/from_sns_raw_delivery.json",
+        "failures/failure-queue/from_eventbridge.json",
+        "failures/failure-topic/async_retries_exhausted.json",
     ],
 )
 def test_the_same_record_in_any_envelope_has_the_same_id_and_content(relative: str) -> None:
-    bare = parse_failure(load_event("destinations/async/retries_exhausted.json"))
+    bare = parse_failure(load_event("failures/destinations/async/retries_exhausted.json"))
     wrapped = parse_failure(_records(relative)[0])
     assert wrapped.failure_id == bare.failure_id
     assert wrapped.model_dump(exclude={"delivery"}) == bare.model_dump(exclude={"delivery"})
 
 
 def test_async_failure_carries_error_payload_and_request() -> None:
-    record = parse_failure(load_event("destinations/async/retries_exhausted.json"))
+    record = parse_failure(load_event("failures/destinations/async/retries_exhausted.json"))
     assert record.request_id == RETRIES_EXHAUSTED_ID
     assert record.function_name == "orders-async-processor"
     assert record.occurred_at == datetime(2026, 11, 20, 9, 2, 11, 348000, tzinfo=UTC)
@@ -199,7 +203,7 @@ def test_async_failure_carries_error_payload_and_request() -> None:
 
 
 def test_runtime_crash_has_type_and_message_but_no_stack() -> None:
-    record = parse_failure(load_event("destinations/async/retries_exhausted_runtime_crash.json"))
+    record = parse_failure(load_event("failures/destinations/async/retries_exhausted_runtime_crash.json"))
     assert record.error is not None
     assert record.error.type == "Runtime.ExitError"
     assert record.error.message is not None
@@ -208,7 +212,7 @@ def test_runtime_crash_has_type_and_message_but_no_stack() -> None:
 
 
 def test_timeout_has_only_a_message() -> None:
-    record = parse_failure(load_event("destinations/async/retries_exhausted_timeout.json"))
+    record = parse_failure(load_event("failures/destinations/async/retries_exhausted_timeout.json"))
     assert record.error is not None
     assert record.error.type is None
     assert record.error.message is not None
@@ -216,14 +220,14 @@ def test_timeout_has_only_a_message() -> None:
 
 
 def test_success_record_is_not_a_failure_and_keeps_the_response() -> None:
-    record = parse_failure(load_event("destinations/async/success.json"))
+    record = parse_failure(load_event("failures/destinations/async/success.json"))
     assert not record.is_failure
     assert record.error is None
     assert record.response_payload == {"order_id": "ord-7f3c9a21", "status": "RESERVED"}
 
 
 def test_event_age_exceeded_keeps_the_last_attempts_error_when_the_function_ran() -> None:
-    record = parse_failure(load_event("destinations/async/event_age_exceeded.json"))
+    record = parse_failure(load_event("failures/destinations/async/event_age_exceeded.json"))
     assert record.error is not None
     assert record.error.type == "InventoryUnavailableError"
 
@@ -231,8 +235,8 @@ def test_event_age_exceeded_keeps_the_last_attempts_error_when_the_function_ran(
 @pytest.mark.parametrize(
     "relative",
     [
-        "destinations/async/event_age_exceeded_never_ran.json",
-        "destinations/async/zero_reserved_concurrency.json",
+        "failures/destinations/async/event_age_exceeded_never_ran.json",
+        "failures/destinations/async/zero_reserved_concurrency.json",
     ],
 )
 def test_never_ran_has_no_error_but_keeps_the_payload(relative: str) -> None:
@@ -244,7 +248,7 @@ def test_never_ran_has_no_error_but_keeps_the_payload(relative: str) -> None:
 
 
 def test_missing_request_payload_is_told_apart_from_null() -> None:
-    record = load_event("destinations/async/zero_reserved_concurrency.json")
+    record = load_event("failures/destinations/async/zero_reserved_concurrency.json")
     null_payload = parse_failure({**record, "requestPayload": None})
     no_payload = parse_failure({k: v for k, v in record.items() if k != "requestPayload"})
     assert null_payload.has_payload
@@ -256,14 +260,14 @@ def test_missing_request_payload_is_told_apart_from_null() -> None:
     "payload", [None, 0, -1.5, "text", [], [1, {"a": None}], True, {"nested": {"deep": [1]}}]
 )
 def test_async_payload_may_be_any_json_value(payload: Any) -> None:
-    record = load_event("destinations/async/retries_exhausted.json")
+    record = load_event("failures/destinations/async/retries_exhausted.json")
     parsed = parse_failure({**record, "requestPayload": payload, "responsePayload": payload})
     assert parsed.payload == payload
     assert parsed.response_payload == payload
 
 
 def test_kinesis_pointer() -> None:
-    record = parse_failure(load_event("destinations/stream/kinesis_retry_attempts_exhausted.json"))
+    record = parse_failure(load_event("failures/destinations/stream/kinesis_retry_attempts_exhausted.json"))
     assert record.source_arn == KINESIS
     assert record.stream is not None
     assert record.stream.source == "kinesis"
@@ -280,12 +284,12 @@ def test_kinesis_pointer() -> None:
 
 
 def test_record_age_exceeded_has_no_response() -> None:
-    record = parse_failure(load_event("destinations/stream/kinesis_record_age_exceeded.json"))
+    record = parse_failure(load_event("failures/destinations/stream/kinesis_record_age_exceeded.json"))
     assert record.error is None
 
 
 def test_dynamodb_pointer_with_second_precision_timestamps() -> None:
-    record = parse_failure(load_event("destinations/stream/dynamodb_function_error.json"))
+    record = parse_failure(load_event("failures/destinations/stream/dynamodb_function_error.json"))
     assert record.stream is not None
     assert record.stream.source == "dynamodb"
     assert record.source_arn == DDB
@@ -295,7 +299,9 @@ def test_dynamodb_pointer_with_second_precision_timestamps() -> None:
 
 
 def test_kafka_pointer_has_one_range_per_partition() -> None:
-    record = parse_failure(load_event("destinations/stream/kafka_maximum_payload_size_exceeded.json"))
+    record = parse_failure(
+        load_event("failures/destinations/stream/kafka_maximum_payload_size_exceeded.json")
+    )
     assert record.stream is not None
     assert record.stream.source == "kafka"
     assert record.stream.payload_size == 7340032
@@ -309,7 +315,7 @@ def test_kafka_pointer_has_one_range_per_partition() -> None:
 
 
 def test_kafka_topic_destination_record_names_its_partition_from_the_event() -> None:
-    record = parse_failure(load_event("destinations/stream/kafka_topic_destination_record.json"))
+    record = parse_failure(load_event("failures/destinations/stream/kafka_topic_destination_record.json"))
     assert record.stream is not None
     assert [(r.shard_id, r.first, r.last) for r in record.stream.ranges] == [
         ("orders-placed-0", "48470", "48470")
@@ -318,7 +324,7 @@ def test_kafka_topic_destination_record_names_its_partition_from_the_event() -> 
 
 
 def test_kafka_topic_destination_record_without_event_has_no_partition() -> None:
-    raw = load_event("destinations/stream/kafka_topic_destination_record.json")
+    raw = load_event("failures/destinations/stream/kafka_topic_destination_record.json")
     del raw["payload"]
     record = parse_failure(raw)
     assert record.stream is not None
@@ -327,7 +333,10 @@ def test_kafka_topic_destination_record_without_event_has_no_partition() -> None
 
 @pytest.mark.parametrize(
     "relative",
-    ["destinations/s3/kinesis_object_escaped_payload.json", "destinations/s3/kinesis_object_payload.json"],
+    [
+        "failures/destinations/s3/kinesis_object_escaped_payload.json",
+        "failures/destinations/s3/kinesis_object_payload.json",
+    ],
 )
 def test_s3_stream_object_carries_the_whole_batch_either_way(relative: str) -> None:
     object_body = load_event(relative)
@@ -344,17 +353,23 @@ def test_s3_stream_object_carries_the_whole_batch_either_way(relative: str) -> N
     assert record.delivery.s3_location == f"s3://orders-failures-123456789012/{key}"
     assert (
         record.failure_id
-        == parse_failure(load_event("destinations/stream/kinesis_retry_attempts_exhausted.json")).failure_id
+        == parse_failure(
+            load_event("failures/destinations/stream/kinesis_retry_attempts_exhausted.json")
+        ).failure_id
     )
 
 
 @pytest.mark.parametrize(
     ("relative", "source_arn", "message_id"),
     [
-        ("dlq/sqs_lambda_dlq.json", DLQ_QUEUE, "e5a7c9e1-b3d5-4f7a-9c1e-3b5d7f9a1c35"),
-        ("dlq/sns_lambda_dlq.json", DLQ_TOPIC, "9b1d3f5a-7c9e-5b1d-3f5a-7c9e1b3d5f7a"),
-        ("dlq/sqs_from_sns_lambda_dlq.json", DLQ_TOPIC, "1b3d5f7a-9c1e-4b3d-8f5a-7c9e1b3d5f79"),
-        ("dlq/sqs_from_sns_raw_lambda_dlq.json", FAILURE_QUEUE, "3d5f7a9c-1e3b-4d5f-9a7c-9e1b3d5f7a91"),
+        ("failures/dlq/sqs_lambda_dlq.json", DLQ_QUEUE, "e5a7c9e1-b3d5-4f7a-9c1e-3b5d7f9a1c35"),
+        ("failures/dlq/sns_lambda_dlq.json", DLQ_TOPIC, "9b1d3f5a-7c9e-5b1d-3f5a-7c9e1b3d5f7a"),
+        ("failures/dlq/sqs_from_sns_lambda_dlq.json", DLQ_TOPIC, "1b3d5f7a-9c1e-4b3d-8f5a-7c9e1b3d5f79"),
+        (
+            "failures/dlq/sqs_from_sns_raw_lambda_dlq.json",
+            FAILURE_QUEUE,
+            "3d5f7a9c-1e3b-4d5f-9a7c-9e1b3d5f7a91",
+        ),
     ],
 )
 def test_lambda_dlq_message_in_every_envelope(relative: str, source_arn: str, message_id: str) -> None:
@@ -370,13 +385,14 @@ def test_lambda_dlq_message_in_every_envelope(relative: str, source_arn: str, me
     assert record.occurred_at is not None
     # The DLQ copy and the destination copy of one event share the request id, not the failure id.
     assert (
-        record.failure_id != parse_failure(load_event("destinations/async/retries_exhausted.json")).failure_id
+        record.failure_id
+        != parse_failure(load_event("failures/destinations/async/retries_exhausted.json")).failure_id
     )
 
 
 def test_dlq_message_read_with_the_sqs_api() -> None:
     # Given a Lambda DLQ message as ReceiveMessage returns it (boto3's shape), not as a Lambda event
-    lambda_record = _records("dlq/sqs_lambda_dlq.json")[0]
+    lambda_record = _records("failures/dlq/sqs_lambda_dlq.json")[0]
     api_message = {
         "MessageId": lambda_record["messageId"],
         "ReceiptHandle": lambda_record["receiptHandle"],
@@ -398,7 +414,7 @@ def test_dlq_message_read_with_the_sqs_api() -> None:
 
 
 def test_dlq_message_without_error_code_is_still_a_dlq_message() -> None:
-    record_in = _records("dlq/sqs_lambda_dlq.json")[0]
+    record_in = _records("failures/dlq/sqs_lambda_dlq.json")[0]
     del record_in["messageAttributes"]["ErrorCode"]
     record = parse_failure(record_in)
     assert record.kind is FailureKind.DLQ
@@ -407,13 +423,13 @@ def test_dlq_message_without_error_code_is_still_a_dlq_message() -> None:
 
 
 def test_dlq_message_whose_body_is_not_json_keeps_the_text() -> None:
-    record_in = _records("dlq/sqs_lambda_dlq.json")[0]
+    record_in = _records("failures/dlq/sqs_lambda_dlq.json")[0]
     record_in["body"] = "plain text event"
     assert parse_failure(record_in).payload == "plain text event"
 
 
 def test_failure_queue_delivery_facts() -> None:
-    record = parse_failure(_records("failure-queue/from_sns.json")[0])
+    record = parse_failure(_records("failures/failure-queue/from_sns.json")[0])
     assert record.delivery.queue_arn == FAILURE_QUEUE
     assert record.delivery.topic_arn == FAILURE_TOPIC
     assert record.delivery.message_id == "8a0c2e4a-6c8e-4a0c-9e2a-4c6e8a0c2e41"
@@ -421,14 +437,14 @@ def test_failure_queue_delivery_facts() -> None:
 
 
 def test_eventbridge_delivery_names_the_bus() -> None:
-    record = parse_failure(load_event("eventbridge/invocation_failure.json"))
+    record = parse_failure(load_event("failures/eventbridge/invocation_failure.json"))
     assert record.delivery.event_bus_arn == f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/orders-failures"
     assert record.delivery.message_id == "1f3b5d7f-9a1c-3e5a-7c9e-1b3d5f7a9c2e"
 
 
 def test_undocumented_condition_is_accepted() -> None:
     # Recursive-loop detection sends events to destinations with a condition AWS has not documented.
-    raw = load_event("destinations/async/retries_exhausted.json")
+    raw = load_event("failures/destinations/async/retries_exhausted.json")
     raw["requestContext"]["condition"] = "RecursiveInvocationDetected"
     record = parse_failure(raw)
     assert record.condition == "RecursiveInvocationDetected"
@@ -436,17 +452,19 @@ def test_undocumented_condition_is_accepted() -> None:
 
 
 def test_unknown_extra_keys_are_ignored() -> None:
-    raw = load_event("destinations/stream/kinesis_retry_attempts_exhausted.json")
+    raw = load_event("failures/destinations/stream/kinesis_retry_attempts_exhausted.json")
     raw["newTopLevelKey"] = {"x": 1}
     raw["KinesisBatchInfo"]["newInfoKey"] = "y"
     assert (
         parse_failure(raw).failure_id
-        == parse_failure(load_event("destinations/stream/kinesis_retry_attempts_exhausted.json")).failure_id
+        == parse_failure(
+            load_event("failures/destinations/stream/kinesis_retry_attempts_exhausted.json")
+        ).failure_id
     )
 
 
 def test_json_text_and_bytes_parse_like_the_mapping() -> None:
-    raw = load_event("destinations/async/retries_exhausted.json")
+    raw = load_event("failures/destinations/async/retries_exhausted.json")
     expected = parse_failure(raw)
     assert parse_failure(json.dumps(raw)) == expected
     assert parse_failure(json.dumps(raw).encode()) == expected
@@ -454,7 +472,7 @@ def test_json_text_and_bytes_parse_like_the_mapping() -> None:
 
 
 def test_parse_does_not_change_its_input() -> None:
-    raw = _records("failure-queue/from_sns.json")[0]
+    raw = _records("failures/failure-queue/from_sns.json")[0]
     notification = json.loads(raw["body"])
     before = json.dumps(raw, sort_keys=True)
     parse_failure(raw)
@@ -464,7 +482,7 @@ def test_parse_does_not_change_its_input() -> None:
 
 
 def test_sqs_api_message_without_attributes() -> None:
-    lambda_record = _records("dlq/sqs_lambda_dlq.json")[0]
+    lambda_record = _records("failures/dlq/sqs_lambda_dlq.json")[0]
     api_message = {
         "MessageId": "m-1",
         "ReceiptHandle": "r-1",
@@ -481,7 +499,7 @@ def test_sqs_api_message_without_attributes() -> None:
 
 @pytest.mark.parametrize("sent", ["99999999999999999999", "not-a-time", "1" * 30])
 def test_sent_timestamp_out_of_range_is_unknown_not_an_error(sent: str) -> None:
-    lambda_record = _records("dlq/sqs_lambda_dlq.json")[0]
+    lambda_record = _records("failures/dlq/sqs_lambda_dlq.json")[0]
     api_message = {
         "MessageId": "m-1",
         "ReceiptHandle": "r-1",
@@ -498,7 +516,7 @@ def test_sent_timestamp_out_of_range_is_unknown_not_an_error(sent: str) -> None:
     ("trace", "expected"), [("one line", ("one line",)), (7, ()), ([1, "a"], ("1", "a"))]
 )
 def test_stack_trace_in_any_form(trace: Any, expected: tuple[str, ...]) -> None:
-    raw = load_event("destinations/async/retries_exhausted.json")
+    raw = load_event("failures/destinations/async/retries_exhausted.json")
     raw["responsePayload"]["stackTrace"] = trace
     error = parse_failure(raw).error
     assert error is not None
