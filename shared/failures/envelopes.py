@@ -126,6 +126,13 @@ def _epoch_ms(value: str | None) -> datetime | None:
 
 def _peel_sqs(value: Mapping[str, Any]) -> Peeled:
     record = SqsRecordModel.model_validate(value)
+    if not isinstance(record.body, str):
+        # Powertools types body as str | BaseModel, so an object body validates (into an empty model).
+        raise EnvelopeError(
+            seen=f"an SQS record whose body is a {type(value.get('body')).__name__}",
+            expected="an SQS record whose body is a string",
+            invalid=True,
+        )
     attributes = {name: attr.stringValue for name, attr in record.messageAttributes.items()}
     return Peeled(
         channel="sqs",

@@ -19,7 +19,7 @@ class UnrecognizedReason(StrEnum):
     S3_NOTIFICATION = "s3_notification"
     """An S3 event notification: the failure record is in the object it points to."""
     TOO_DEEP = "too_deep"
-    """More envelopes (or deeper nesting) than any AWS delivery path produces."""
+    """JSON text nested deeper than Python can decode (deep but decodable payloads are INVALID_RECORD)."""
 
 
 class UnrecognizedFailureError(ValueError):

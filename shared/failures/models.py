@@ -3,7 +3,7 @@
 Tolerant where AWS varies: unknown extra keys are ignored, optional blocks may be missing or null,
 `payload` may be an object or an escaped JSON string, and `condition` may be a value AWS has not
 documented (recursive-loop detection sends events to destinations with one). Strict where it does
-not: ARNs have their documented form, ids are non-empty, counts are non-negative integers.
+not: ARNs have their documented form, ids are non-empty, counts are non-negative JSON integers.
 Field names are snake_case; the aliases are AWS's keys. See docs/aws-failure-semantics (shared).
 """
 
@@ -40,7 +40,7 @@ STREAM_CONDITIONS = frozenset({"RetryAttemptsExhausted", "RecordAgeExceeded", "M
 Condition = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,64}$")]
 
 _PARTITION = r"aws[a-z-]*"
-_REGION = r"[a-z]{2}(-[a-z]+)+-\d"
+_REGION = r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}"  # eu-west-1, us-gov-west-1, eusc-de-east-1
 _ACCOUNT = r"\d{12}"
 FunctionArn = Annotated[
     str,
@@ -58,6 +58,8 @@ DynamoDBStreamArn = Annotated[
     ),
 ]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+Count = Annotated[int, Field(ge=0, strict=True)]  # AWS writes JSON integers: no "3", 3.0 or true
+BatchSize = Annotated[int, Field(ge=1, strict=True)]
 
 
 class _Wire(BaseModel):
@@ -68,7 +70,7 @@ class _Wire(BaseModel):
 class ResponseContext(_Wire):
     """`responseContext`: how the last attempt ended. Absent when the function never ran."""
 
-    status_code: int = Field(alias="statusCode")
+    status_code: Count = Field(alias="statusCode")
     executed_version: NonEmpty = Field(alias="executedVersion")
     # Absent (async success) or null (stream failure reported through batchItemFailures),
     # otherwise "Unhandled" (the function raised or crashed) or "Handled".
@@ -81,7 +83,7 @@ class RequestContext(_Wire):
     request_id: NonEmpty = Field(alias="requestId")
     function_arn: FunctionArn = Field(alias="functionArn")
     condition: Condition
-    approximate_invoke_count: int = Field(alias="approximateInvokeCount", ge=0)
+    approximate_invoke_count: Count = Field(alias="approximateInvokeCount")
 
 
 class AsyncInvocationRecord(_Wire):
@@ -110,7 +112,7 @@ class _ShardBatchInfo(_Wire):
     end_sequence_number: NonEmpty = Field(alias="endSequenceNumber")
     approximate_arrival_of_first_record: AwareDatetime = Field(alias="approximateArrivalOfFirstRecord")
     approximate_arrival_of_last_record: AwareDatetime = Field(alias="approximateArrivalOfLastRecord")
-    batch_size: int = Field(alias="batchSize", ge=1)
+    batch_size: BatchSize = Field(alias="batchSize")
 
 
 class KinesisBatchInfo(_ShardBatchInfo):
@@ -139,11 +141,11 @@ class KafkaRecordInfo(_Wire):
 
 
 class KafkaBatchInfo(_Wire):
-    batch_size: int = Field(alias="batchSize", ge=1)
+    batch_size: BatchSize = Field(alias="batchSize")
     # An MSK cluster ARN, or absent for a self-managed cluster (its bootstrap servers say where it is).
     event_source_arn: str | None = Field(default=None, alias="eventSourceArn")
     bootstrap_servers: str | None = Field(default=None, alias="bootstrapServers")
-    payload_size: int | None = Field(default=None, alias="payloadSize", ge=0)
+    payload_size: Count | None = Field(default=None, alias="payloadSize")
     # SQS, SNS and S3 destinations: first/last offsets keyed by "<topic>-<partition>".
     records_info: dict[NonEmpty, KafkaPartitionInfo] | None = Field(
         default=None, alias="recordsInfo", min_length=1

@@ -28,7 +28,7 @@ from shared.failures.record import (
 
 __all__ = ["parse_failure"]
 
-Shape = Envelope | Literal["async", "stream"]
+Shape = Envelope | Literal["async", "stream", "dlq"]
 _RECORDS: Final = frozenset[Shape]({"async", "stream"})
 # Which shapes may sit inside which envelope. Every path is acyclic, so peeling always ends:
 # the longest AWS delivers is SQS > SNS > EventBridge > invocation record.
@@ -48,6 +48,7 @@ _EXPECTED: Final = {
     "eventbridge": "an EventBridge 'Lambda Function Invocation Result' event",
     "async": "an async invocation record (requestContext, requestPayload, ...)",
     "stream": "a stream on-failure record (requestContext with KinesisBatchInfo, DDBStreamBatchInfo or KafkaBatchInfo)",
+    "dlq": "a Lambda DLQ message (RequestID, ErrorCode, ErrorMessage attributes and the event as body)",
 }
 _BATCH_INFO_KEYS: Final = ("KinesisBatchInfo", "DDBStreamBatchInfo", "KafkaBatchInfo")
 
@@ -63,6 +64,10 @@ def parse_failure(raw: object, *, source: str | None = None) -> FailureRecord:
         source: where the caller read `raw` when `raw` itself does not say: the queue or topic
             ARN of a message read with the SQS API, or `s3://bucket/key` of an S3 object.
 
+    A Lambda DLQ message is told apart by its message attributes: read DLQs with
+    `ReceiveMessage(MessageAttributeNames=["All"])`, or a DLQ message whose body happens to be an
+    invocation record is taken for that record.
+
     Raises:
         UnrecognizedFailureError: for anything else, and only that, whatever the input.
     """
@@ -73,17 +78,23 @@ def parse_failure(raw: object, *, source: str | None = None) -> FailureRecord:
     peeled_layers: list[Peeled] = []
     while True:
         shape = _shape_of(value, path, allowed=_INSIDE[outer])
-        if shape == "async":
-            invocation = _validate(AsyncInvocationRecord, value, shape, path)
-            return _from_async(invocation, _delivery(delivery, peeled_layers), peeled_layers, path)
-        if shape == "stream":
-            on_failure = _validate(StreamOnFailureRecord, value, shape, path)
-            return _from_stream(on_failure, _delivery(delivery, peeled_layers))
+        try:
+            if shape == "async":
+                invocation = _validate(AsyncInvocationRecord, value, shape, path)
+                return _from_async(invocation, _delivery(delivery, peeled_layers), peeled_layers, path)
+            if shape == "stream":
+                on_failure = _validate(StreamOnFailureRecord, value, shape, path)
+                return _from_stream(on_failure, _delivery(delivery, peeled_layers))
+        except ValidationError as exc:  # the payload, re-checked as a FailureRecord field (depth)
+            raise _invalid(shape, path, exc) from exc
         peeled = _peel(shape, value, path)
         peeled_layers.append(peeled)
         path = (*path, peeled.channel)
         if peeled.dlq_attributes is not None:
-            return _from_dlq(peeled, _delivery(delivery, peeled_layers), path)
+            try:
+                return _from_dlq(peeled, _delivery(delivery, peeled_layers), path)
+            except ValidationError as exc:
+                raise _invalid("dlq", path, exc) from exc
         value = _as_mapping(peeled.inner, path)
         outer = shape
 
@@ -91,6 +102,13 @@ def parse_failure(raw: object, *, source: str | None = None) -> FailureRecord:
 def _delivery_from_source(source: str | None) -> Delivery:
     if source is None:
         return Delivery()
+    if not isinstance(source, str):
+        raise UnrecognizedFailureError(
+            UnrecognizedReason.UNKNOWN_SHAPE,
+            path=("source",),
+            seen=f"source {_describe(source)}",
+            expected="an SQS queue ARN, an SNS topic ARN or s3://bucket/key, as a str",
+        )
     if source.startswith("s3://") and "/" in source.removeprefix("s3://"):
         return Delivery(channels=("s3",), s3_location=source)
     arn_service = source.split(":")[2] if source.startswith("arn:") and source.count(":") >= 5 else ""
@@ -287,11 +305,9 @@ def _invocation(context: RequestContext) -> _Invocation:
 
 def _error_from_response(payload: JsonValue, function_error: str | None, status: int | None) -> ErrorInfo:
     if isinstance(payload, dict):
-        error_type, message, trace = (
-            payload.get("errorType"),
-            payload.get("errorMessage"),
-            payload.get("stackTrace"),
-        )
+        # Python and Java say stackTrace; Node.js says trace.
+        trace = payload.get("stackTrace", payload.get("trace"))
+        error_type, message = payload.get("errorType"), payload.get("errorMessage")
         return ErrorInfo(
             type=error_type if isinstance(error_type, str) else None,
             message=message if isinstance(message, str) else None,
@@ -390,7 +406,7 @@ def _kafka_ranges(kafka: KafkaBatchInfo, payload: dict[str, JsonValue] | None) -
                 first_arrival=info.first_record_timestamp,
                 last_arrival=info.last_record_timestamp,
             )
-            for partition, info in sorted(kafka.records_info.items())
+            for partition, info in sorted(kafka.records_info.items(), key=_partition_order)
         )
     single = kafka.record_info
     assert single is not None  # noqa: S101 -- the model requires recordsInfo or recordInfo
@@ -406,6 +422,12 @@ def _kafka_ranges(kafka: KafkaBatchInfo, payload: dict[str, JsonValue] | None) -
             last_arrival=single.timestamp,
         ),
     )
+
+
+def _partition_order(item: tuple[str, object]) -> tuple[str, int, str]:
+    """`<topic>-<partition>` in topic, then numeric partition order (t-2 before t-10)."""
+    topic, _, partition = item[0].rpartition("-")
+    return (topic, int(partition), "") if partition.isdigit() else (item[0], -1, item[0])
 
 
 def _from_stream(record: StreamOnFailureRecord, delivery: Delivery) -> FailureRecord:

@@ -77,15 +77,16 @@ class StreamPointer(_Frozen):
 
     @property
     def shard_id(self) -> str | None:
-        return self.ranges[0].shard_id
+        """The shard (Kinesis, DynamoDB) or partition; None when the batch spans several partitions."""
+        return self.ranges[0].shard_id if len(self.ranges) == 1 else None
 
     @property
-    def start_sequence_number(self) -> str:
-        return self.ranges[0].first
+    def start_sequence_number(self) -> str | None:
+        return self.ranges[0].first if len(self.ranges) == 1 else None
 
     @property
-    def end_sequence_number(self) -> str:
-        return self.ranges[-1].last
+    def end_sequence_number(self) -> str | None:
+        return self.ranges[0].last if len(self.ranges) == 1 else None
 
 
 class Delivery(_Frozen):

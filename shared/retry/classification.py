@@ -59,6 +59,9 @@ TRANSIENT_ERROR_CODES: Final = frozenset(
         "PriorRequestNotComplete",
         "EC2ThrottledException",
         "KMSThrottlingException",
+        "KmsThrottled",  # SQS (JSON protocol) on a KMS-encrypted queue
+        "KMS.ThrottlingException",  # the same, as botocore's query-compatible code
+        "KMSThrottling",  # SNS on a KMS-encrypted topic
         "RequestTimeout",
         "RequestTimeoutException",
         "ServiceUnavailable",
@@ -146,12 +149,18 @@ def _classify_one(error: BaseException) -> ErrorClass | None:
 
 
 def _classify_client_error(error: ClientError) -> ErrorClass:
-    code = str(error.response.get("Error", {}).get("Code", ""))
+    # Hand-made responses (fakes, stubs) may lack parts: read defensively, or the retry predicate
+    # would raise inside tenacity and hide the original error.
+    details = error.response.get("Error")
+    code = str(details.get("Code", "")) if isinstance(details, dict) else ""
     if code in TRANSIENT_ERROR_CODES:
         return ErrorClass.TRANSIENT
     if code in PERMANENT_ERROR_CODES:
         return ErrorClass.PERMANENT
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    metadata = error.response.get("ResponseMetadata")
+    status = metadata.get("HTTPStatusCode") if isinstance(metadata, dict) else None
+    if not isinstance(status, int):
+        return ErrorClass.PERMANENT
     if status == _THROTTLING_STATUS or status >= _SERVER_ERROR_STATUS:
         return ErrorClass.TRANSIENT
     return ErrorClass.PERMANENT

@@ -14,6 +14,8 @@
 The deadline is the Lambda invocation's remaining time minus a margin. Handlers set it once with
 `@with_invocation_deadline` (or `deadline_scope`); every retry inside the invocation then stops
 rather than sleep past it, and re-raises the last error so the caller reports it in time.
+The deadline is a context variable, which worker threads do not inherit: in a thread pool, pass
+`retrying(deadline=...)` explicitly or submit `contextvars.copy_context().run`.
 """
 
 import functools

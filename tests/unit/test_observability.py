@@ -1,16 +1,8 @@
-import importlib
 import io
 import json
 import logging
 
 from shared import observability
-
-
-def test_created_once_and_shared() -> None:
-    again = importlib.import_module("shared.observability")
-    assert again.logger is observability.logger
-    assert again.tracer is observability.tracer
-    assert again.metrics is observability.metrics
 
 
 def test_logger_writes_structured_json() -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from shared.failures import UnrecognizedFailureError, UnrecognizedReason, parse_failure
+from shared.failures import FailureRecord, UnrecognizedFailureError, UnrecognizedReason, parse_failure
 from tests.events import load_event
 
 R = UnrecognizedReason
@@ -16,6 +16,13 @@ CARD_NUMBER = "4111-1111-1111-1111"  # a payload value that must never reach an 
 def _sqs_record(body: str) -> dict[str, Any]:
     record: dict[str, Any] = load_event("failures/failure-queue/async_retries_exhausted.json")["Records"][0]
     return {**record, "body": body}
+
+
+def _outcome(raw: object) -> FailureRecord | UnrecognizedFailureError:
+    try:
+        return parse_failure(raw)
+    except UnrecognizedFailureError as error:
+        return error
 
 
 def _refuse(raw: object, **kwargs: Any) -> UnrecognizedFailureError:
@@ -238,11 +245,16 @@ def test_escaped_payload_nested_past_what_python_decodes_is_too_deep() -> None:
 
 
 @pytest.mark.parametrize(
-    "source", ["arn:aws:sqs:eu-west-1:123456789012:q", "arn:aws:sns:eu-west-1:123456789012:t"]
+    ("source", "field"),
+    [
+        ("arn:aws:sqs:eu-west-1:123456789012:q", "queue_arn"),
+        ("arn:aws:sns:eu-west-1:123456789012:t", "topic_arn"),
+    ],
 )
-def test_source_arn_fills_in_what_the_message_does_not_say(source: str) -> None:
+def test_source_arn_fills_in_what_the_message_does_not_say(source: str, field: str) -> None:
     record = parse_failure(load_event("failures/destinations/async/retries_exhausted.json"), source=source)
-    assert source in {record.delivery.queue_arn, record.delivery.topic_arn}
+    expected = {"queue_arn": None, "topic_arn": None} | {field: source}
+    assert record.delivery.model_dump(include={"queue_arn", "topic_arn"}) == expected
     assert record.delivery.channels == ()
 
 
@@ -252,3 +264,50 @@ def test_sns_record_whose_notification_is_not_an_object(sns: Any) -> None:
     error = _refuse(record)
     assert error.reason is R.INVALID_RECORD
     assert "whose Sns is a" in error.seen
+
+
+@pytest.mark.parametrize("depth", [255, 256, 300])
+def test_dlq_body_nested_deep_is_refused_without_quoting_it(depth: int) -> None:
+    record: dict[str, Any] = load_event("failures/dlq/sqs_lambda_dlq.json")["Records"][0]
+    record["body"] = "[" * depth + json.dumps(CARD_NUMBER) + "]" * depth
+    outcome = _outcome(record)
+    if isinstance(outcome, UnrecognizedFailureError):
+        assert outcome.reason is R.INVALID_RECORD
+        assert CARD_NUMBER not in str(outcome)
+        assert len(str(outcome)) < 1000
+    else:
+        assert isinstance(outcome.payload, list)
+
+
+@pytest.mark.parametrize("depth", [250, 254, 255, 256])
+@pytest.mark.parametrize("escaped", [True, False])
+def test_stream_payload_nested_deep_never_escapes_the_contract(depth: int, escaped: bool) -> None:
+    raw = load_event("failures/destinations/s3/kinesis_object_payload.json")
+    payload: Any = CARD_NUMBER
+    for _ in range(depth):
+        payload = {"k": payload}
+    raw["payload"] = json.dumps(payload) if escaped else payload
+    outcome = _outcome(raw)
+    if isinstance(outcome, UnrecognizedFailureError):
+        assert outcome.reason is R.INVALID_RECORD
+        assert CARD_NUMBER not in str(outcome)
+
+
+@pytest.mark.parametrize("source", [b"arn:aws:sqs:eu-west-1:123456789012:q", 42, ["s3://b/k"]])
+def test_source_that_is_not_a_string(source: Any) -> None:
+    error = _refuse(load_event("failures/destinations/async/retries_exhausted.json"), source=source)
+    assert error.path == ("source",)
+
+
+def test_sqs_record_whose_body_is_an_object() -> None:
+    record = load_event("failures/failure-queue/async_retries_exhausted.json")["Records"][0] | {"body": {}}
+    error = _refuse(record)
+    assert error.reason is R.INVALID_RECORD
+    assert "body is a dict" in error.seen
+
+
+@pytest.mark.parametrize("count", ["3", 3.0, True, -1])
+def test_counts_are_json_integers(count: Any) -> None:
+    raw = load_event("failures/destinations/async/retries_exhausted.json")
+    raw["requestContext"]["approximateInvokeCount"] = count
+    assert "approximateInvokeCount" in _refuse(raw).seen

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.failures import FailureRecord, UnrecognizedFailureError, parse_failure
@@ -121,7 +121,6 @@ def _mutate(data: st.DataObject, value: Any, depth: int = 0) -> Any:
     return data.draw(json_values)
 
 
-@settings(max_examples=400)
 @given(st.data())
 def test_mutated_real_records(data: st.DataObject) -> None:
     value = data.draw(st.sampled_from(SAMPLES))
@@ -129,3 +128,28 @@ def test_mutated_real_records(data: st.DataObject) -> None:
         value = _mutate(data, value)
     _outcome(value)
     _outcome(json.dumps(value))
+
+
+def _deep(depth: int, leaf: Any) -> Any:
+    for level in range(depth):
+        leaf = [leaf] if level % 2 else {"k": leaf}
+    return leaf
+
+
+@given(st.data(), st.integers(200, 400))
+def test_deeply_nested_values_anywhere(data: st.DataObject, depth: int) -> None:
+    # Deep but decodable nesting (around pydantic's and json's limits) inside real records.
+    value = data.draw(st.sampled_from(SAMPLES))
+
+    def bury(node: Any) -> Any:
+        if isinstance(node, dict) and node and data.draw(st.booleans()):
+            key = data.draw(st.sampled_from(sorted(node)))
+            return {**node, key: bury(node[key])}
+        if isinstance(node, str) and node[:1] == "{" and data.draw(st.booleans()):
+            try:
+                return json.dumps(bury(json.loads(node)))
+            except ValueError:
+                return node
+        return _deep(depth, node)
+
+    _outcome(bury(value))

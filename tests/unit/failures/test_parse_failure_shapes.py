@@ -521,3 +521,62 @@ def test_stack_trace_in_any_form(trace: Any, expected: tuple[str, ...]) -> None:
     error = parse_failure(raw).error
     assert error is not None
     assert error.stack_trace == expected
+
+
+def test_multi_partition_kafka_batch_has_no_single_range_shortcuts() -> None:
+    raw = load_event("failures/destinations/stream/kafka_maximum_payload_size_exceeded.json")
+    info = raw["KafkaBatchInfo"]["recordsInfo"]
+    info["orders-placed-10"] = info["orders-placed-1"]
+    info["orders-placed-2"] = info["orders-placed-0"]
+    pointer = parse_failure(raw).stream
+    assert pointer is not None
+    assert (pointer.shard_id, pointer.start_sequence_number, pointer.end_sequence_number) == (
+        None,
+        None,
+        None,
+    )
+    assert [r.shard_id for r in pointer.ranges] == [
+        "orders-placed-0",
+        "orders-placed-1",
+        "orders-placed-2",
+        "orders-placed-10",
+    ]
+
+
+def test_single_range_shortcuts_for_kinesis() -> None:
+    pointer = parse_failure(
+        load_event("failures/destinations/stream/kinesis_retry_attempts_exhausted.json")
+    ).stream
+    assert pointer is not None
+    assert pointer.shard_id == pointer.ranges[0].shard_id
+    assert pointer.end_sequence_number == pointer.ranges[0].last
+
+
+@pytest.mark.parametrize(
+    "function_arn",
+    [
+        "arn:aws-eusc:lambda:eusc-de-east-1:123456789012:function:orders:live",
+        "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:orders:$LATEST",
+        "arn:aws-cn:lambda:cn-north-1:123456789012:function:orders:3",
+        "arn:aws:lambda:ap-southeast-7:123456789012:function:orders",
+    ],
+)
+def test_function_arns_of_every_partition(function_arn: str) -> None:
+    raw = load_event("failures/destinations/async/retries_exhausted.json")
+    raw["requestContext"]["functionArn"] = function_arn
+    assert parse_failure(raw).function_name == "orders"
+
+
+def test_nodejs_stack_trace_is_kept() -> None:
+    raw = load_event("failures/destinations/async/retries_exhausted.json")
+    raw["responsePayload"] = {
+        "errorType": "TypeError",
+        "errorMessage": "Cannot read properties of undefined (reading 'id')",
+        "trace": [
+            "TypeError: Cannot read properties of undefined",
+            "    at Runtime.handler (/var/task/index.js:3:21)",
+        ],
+    }
+    error = parse_failure(raw).error
+    assert error is not None
+    assert error.stack_trace[1] == "    at Runtime.handler (/var/task/index.js:3:21)"

@@ -142,3 +142,27 @@ def test_a_cause_cycle_does_not_loop() -> None:
     first, second = RuntimeError("a"), RuntimeError("b")
     first.__cause__, second.__cause__ = second, first
     assert classify(first) is ErrorClass.PERMANENT
+
+
+@pytest.mark.parametrize(
+    "code", ["KmsThrottled", "KMS.ThrottlingException", "KMSThrottling", "KMSThrottlingException"]
+)
+def test_kms_throttling_of_encrypted_queues_and_topics_is_transient(code: str) -> None:
+    assert classify(client_error(code, status=400)) is ErrorClass.TRANSIENT
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"Error": None},
+        {"Error": "Throttling"},
+        {"ResponseMetadata": {"HTTPStatusCode": None}},
+        {"ResponseMetadata": {"HTTPStatusCode": "503"}},
+        {"ResponseMetadata": None},
+    ],
+)
+def test_malformed_client_errors_are_classified_not_raised(response: dict[str, object]) -> None:
+    # A fake or stub may build the error and then give it a response botocore itself never would.
+    error = client_error("Anything")
+    error.response = response  # type: ignore[assignment]
+    assert classify(error) is ErrorClass.PERMANENT
