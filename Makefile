@@ -33,8 +33,8 @@ format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: $(STAMP)  ## mypy --strict on the library
-	$(BIN)/mypy shared
+typecheck: $(STAMP)  ## mypy --strict on the library and the handlers
+	$(BIN)/mypy shared handlers
 
 unit: $(STAMP)  ## the pure unit tier only
 	$(BIN)/pytest -m unit

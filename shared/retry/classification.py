@@ -4,6 +4,10 @@ import json
 from enum import StrEnum
 from typing import Final
 
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pydantic import ValidationError
@@ -134,7 +138,9 @@ def _classify_one(error: BaseException) -> ErrorClass | None:
     match error:
         case PoisonRecordError() | ValidationError() | json.JSONDecodeError() | UnicodeDecodeError():
             return ErrorClass.POISON
-        case TransientError():
+        case TransientError() | IdempotencyAlreadyInProgressError() | IdempotencyPersistenceLayerError():
+            # Another invocation is applying the same event right now, or the idempotency table
+            # did not answer: later, this event may well apply.
             return ErrorClass.TRANSIENT
         case PermanentError():
             return ErrorClass.PERMANENT

@@ -27,9 +27,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
-from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
@@ -104,16 +103,33 @@ def deadline_scope(deadline: Deadline) -> Iterator[Deadline]:
         _current_deadline.reset(token)
 
 
-@lambda_handler_decorator
+Handler = Callable[..., Any]
+
+
+@overload
+def with_invocation_deadline(handler: Handler, /) -> Handler: ...
+@overload
 def with_invocation_deadline(
-    handler: Callable[[Any, Any], Any],
-    event: Any,
-    context: Any,
-    margin_s: float = DEFAULT_DEADLINE_MARGIN_S,
-) -> Any:
-    """Handler middleware: every retry in this invocation stops `margin_s` before its timeout."""
-    with deadline_scope(Deadline.from_lambda_context(context, margin_s=margin_s)):
-        return handler(event, context)
+    *, margin_s: float = DEFAULT_DEADLINE_MARGIN_S
+) -> Callable[[Handler], Handler]: ...
+def with_invocation_deadline(
+    handler: Handler | None = None, /, *, margin_s: float = DEFAULT_DEADLINE_MARGIN_S
+) -> Handler | Callable[[Handler], Handler]:
+    """Handler decorator: every retry in the invocation stops `margin_s` before its timeout.
+
+    `@with_invocation_deadline` or `@with_invocation_deadline(margin_s=2.0)`. Keyword arguments of
+    the handler (collaborators passed by tests) go through untouched.
+    """
+
+    def decorate(inner: Handler) -> Handler:
+        @functools.wraps(inner)
+        def within_deadline(event: Any, context: Any, **kwargs: Any) -> Any:
+            with deadline_scope(Deadline.from_lambda_context(context, margin_s=margin_s)):
+                return inner(event, context, **kwargs)
+
+        return within_deadline
+
+    return decorate if handler is None else decorate(handler)
 
 
 class _FullJitter(wait_base):
@@ -171,6 +187,9 @@ class RetryPolicy:
     base_delay_s: float = 0.1
     max_delay_s: float = 5.0
     retry_on: frozenset[ErrorClass] = field(default_factory=lambda: frozenset({ErrorClass.TRANSIENT}))
+    retry_if: Callable[[BaseException], bool] | None = None
+    """Replaces the `retry_on` classification: e.g. an outer retry that must not retry what an inner
+    one (an adapter's AWS calls) already retried."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -191,7 +210,7 @@ class RetryPolicy:
         return Retrying(
             stop=stop_after_attempt(self.max_attempts) | _StopBeforeDeadline(deadline or current_deadline()),
             wait=_FullJitter(self.base_delay_s, self.max_delay_s, rng or random.Random()),  # noqa: S311 -- jitter, not crypto
-            retry=retry_if_exception(_retry_on(self.retry_on)),
+            retry=retry_if_exception(self.retry_if or _retry_on(self.retry_on)),
             sleep=sleep or time.sleep,
             before_sleep=_log_retry,
             reraise=True,

@@ -240,3 +240,16 @@ def test_each_retry_is_logged(caplog: pytest.LogCaptureFixture) -> None:
 def test_bad_policy_is_refused_clearly(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RetryPolicy(**kwargs)
+
+
+def test_retry_if_replaces_the_classification() -> None:
+    clock = FakeClock()
+    # An outer policy that must not retry throttling (its inner calls already did).
+    policy = RetryPolicy(retry_if=lambda error: isinstance(error, KeyError))
+    flaky = Flaky([throttled()])
+    with pytest.raises(ClientError):
+        retrying_call(policy, flaky, clock, Deadline.never())
+    assert flaky.calls == 1
+    retried = Flaky([KeyError("not yet")])
+    assert retrying_call(policy, retried, clock, Deadline.never()) == "done"
+    assert retried.calls == 2

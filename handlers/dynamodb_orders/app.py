@@ -1,0 +1,45 @@
+"""DynamoDB Streams of the order outbox table -> orders table.
+
+Producers write each order event to the outbox table; its stream (NEW_AND_OLD_IMAGES) brings the
+INSERTs here. Fail-fast by default, as for Kinesis.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.batch import StreamConfig, record_batch_outcome, stream_processor
+from shared.config import get_config
+from shared.observability import logger, metrics, record_failure_logger, tracer
+from shared.orders.records import order_event_from_outbox_change
+from shared.orders.service import OrderEventProcessor
+from shared.orders.wiring import order_event_processor
+from shared.retry import with_invocation_deadline
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@with_invocation_deadline
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext, orders: OrderEventProcessor | None = None
+) -> dict[str, Any]:
+    orders = orders or order_event_processor(context)
+
+    def apply_change(record: DynamoDBStreamRecordModel) -> str:
+        order_event = order_event_from_outbox_change(record)
+        return "ignored" if order_event is None else orders.process(order_event)
+
+    processor = stream_processor(
+        EventType.DynamoDBStreams,
+        DynamoDBStreamRecordModel,
+        fail_fast=get_config(StreamConfig).STREAM_FAIL_FAST,
+        logger=record_failure_logger,
+    )
+    response = process_partial_response(
+        event=event, record_handler=apply_change, processor=processor, context=context
+    )
+    record_batch_outcome(metrics, response, len(event.get("Records", [])))
+    return dict(response)

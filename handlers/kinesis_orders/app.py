@@ -1,0 +1,42 @@
+"""Kinesis stream of order events -> orders table.
+
+Fail-fast by default (STREAM_FAIL_FAST=true): the batch stops at the first failure and reports it
+and everything after it, so no order event is applied before an earlier one of the shard.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.batch import StreamConfig, record_batch_outcome, stream_processor
+from shared.config import get_config
+from shared.observability import logger, metrics, record_failure_logger, tracer
+from shared.orders.records import OrderKinesisRecord
+from shared.orders.service import OrderEventProcessor
+from shared.orders.wiring import order_event_processor
+from shared.retry import with_invocation_deadline
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@with_invocation_deadline
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext, orders: OrderEventProcessor | None = None
+) -> dict[str, Any]:
+    orders = orders or order_event_processor(context)
+    processor = stream_processor(
+        EventType.KinesisDataStreams,
+        OrderKinesisRecord,
+        fail_fast=get_config(StreamConfig).STREAM_FAIL_FAST,
+        logger=record_failure_logger,
+    )
+    response = process_partial_response(
+        event=event,
+        record_handler=lambda record: orders.process(record.kinesis.data),
+        processor=processor,
+        context=context,
+    )
+    record_batch_outcome(metrics, response, len(event.get("Records", [])))
+    return dict(response)

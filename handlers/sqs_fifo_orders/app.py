@@ -1,0 +1,45 @@
+"""SQS FIFO queue of order events -> orders table, keeping each message group's order.
+
+By default the batch stops at the first failure and reports it and every message after it; with
+FIFO_SKIP_GROUP_ON_ERROR=true only the later messages of the failed groups are reported.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.batch import FifoBatchProcessor, record_batch_outcome
+from shared.config import EnvConfig, get_config
+from shared.observability import logger, metrics, record_failure_logger, tracer
+from shared.orders.records import OrderSqsRecord
+from shared.orders.service import OrderEventProcessor
+from shared.orders.wiring import order_event_processor
+from shared.retry import with_invocation_deadline
+
+
+class FifoConfig(EnvConfig):
+    FIFO_SKIP_GROUP_ON_ERROR: bool = False
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@with_invocation_deadline
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext, orders: OrderEventProcessor | None = None
+) -> dict[str, Any]:
+    orders = orders or order_event_processor(context)
+    processor = FifoBatchProcessor(
+        model=OrderSqsRecord,
+        skip_group_on_error=get_config(FifoConfig).FIFO_SKIP_GROUP_ON_ERROR,
+        logger=record_failure_logger,
+    )
+    response = process_partial_response(
+        event=event,
+        record_handler=lambda record: orders.process(record.body),
+        processor=processor,
+        context=context,
+    )
+    record_batch_outcome(metrics, response, len(event.get("Records", [])))
+    return dict(response)

@@ -1,0 +1,36 @@
+"""SQS standard queue of order events -> orders table; failed messages reported for redelivery."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.batch import record_batch_outcome
+from shared.observability import logger, metrics, record_failure_logger, tracer
+from shared.orders.records import OrderSqsRecord
+from shared.orders.service import OrderEventProcessor
+from shared.orders.wiring import order_event_processor
+from shared.retry import with_invocation_deadline
+
+# Never raises for failed records, even all of them: the response lists exactly the failed messageIds.
+processor = BatchProcessor(
+    EventType.SQS, model=OrderSqsRecord, raise_on_entire_batch_failure=False, logger=record_failure_logger
+)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@with_invocation_deadline
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext, orders: OrderEventProcessor | None = None
+) -> dict[str, Any]:
+    orders = orders or order_event_processor(context)
+    response = process_partial_response(
+        event=event,
+        record_handler=lambda record: orders.process(record.body),
+        processor=processor,
+        context=context,
+    )
+    record_batch_outcome(metrics, response, len(event.get("Records", [])))
+    return dict(response)

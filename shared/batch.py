@@ -1,0 +1,127 @@
+"""Partial batch processing with AWS's exact semantics, on Powertools' batch utility.
+
+Each processor reports failures through `batchItemFailures` and never raises for a failed record,
+even when every record failed: the response then lists them all, which Lambda treats exactly like
+a failed batch (SQS: all become visible again and count toward `maxReceiveCount`; streams: Lambda
+retries from the first one), while the response stays a precise, testable function of which
+records failed.
+
+- `BatchProcessor` (Powertools) for SQS standard, and for streams when order does not matter:
+  every record is processed, the failed ones are reported.
+- `FifoBatchProcessor`: SQS FIFO. Stops at the first failure and reports it and every record after
+  it, or (`skip_group_on_error=True`) only the later records of the failed message groups.
+- `FailFastBatchProcessor`: Kinesis and DynamoDB Streams, order-preserving. Stops at the first
+  failure and reports it and every record after it: Lambda checkpoints before the lowest reported
+  sequence number and delivers everything after it again anyway, so processing further would only
+  apply later records before an earlier one.
+"""
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    FailureResponse,
+    SqsFifoPartialProcessor,
+    SuccessResponse,
+)
+from aws_lambda_powertools.utilities.batch.types import (
+    BatchSqsTypeModel,
+    BatchTypeModels,
+    PartialItemFailureResponse,
+)
+
+from shared.config import EnvConfig
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
+
+__all__ = [
+    "FailFastBatchProcessor",
+    "FifoBatchProcessor",
+    "SkippedAfterFailureError",
+    "StreamConfig",
+    "record_batch_outcome",
+    "stream_processor",
+]
+
+
+class StreamConfig(EnvConfig):
+    """STREAM_FAIL_FAST=false processes every record of a stream batch (order does not matter)."""
+
+    STREAM_FAIL_FAST: bool = True
+
+
+class SkippedAfterFailureError(Exception):
+    """Reported for a record left unprocessed because an earlier one (of its group) failed."""
+
+
+def _skipped(reason: str) -> tuple[type[SkippedAfterFailureError], SkippedAfterFailureError, None]:
+    return SkippedAfterFailureError, SkippedAfterFailureError(reason), None
+
+
+class FailFastBatchProcessor(BatchProcessor):
+    """Order-preserving stream processing: nothing after a failed record is processed."""
+
+    def __init__(
+        self,
+        event_type: EventType,
+        model: "BatchTypeModels | None" = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if event_type not in {EventType.KinesisDataStreams, EventType.DynamoDBStreams}:
+            raise ValueError(f"fail-fast is for Kinesis and DynamoDB Streams, not {event_type}")
+        super().__init__(event_type, model, raise_on_entire_batch_failure=False, logger=logger)
+
+    def _process_record(self, record: dict[str, Any]) -> SuccessResponse | FailureResponse:
+        if self.fail_messages:
+            # Converted without the model: a poison record here must be reported, not crash the batch.
+            return self.failure_handler(
+                record=self._to_batch_type(record, event_type=self.event_type),
+                exception=_skipped("an earlier record of the batch failed"),
+            )
+        return super()._process_record(record)
+
+
+class FifoBatchProcessor(SqsFifoPartialProcessor):
+    """Powertools' FIFO processor, made safe for poison records after a failure, and never raising."""
+
+    def __init__(
+        self,
+        model: "BatchSqsTypeModel | None" = None,
+        *,
+        skip_group_on_error: bool = False,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        super().__init__(model=model, skip_group_on_error=skip_group_on_error, logger=logger)
+        self.raise_on_entire_batch_failure = False
+
+    def _process_record(self, record: dict[str, Any]) -> SuccessResponse | FailureResponse:
+        group = record.get("attributes", {}).get("MessageGroupId")
+        self._current_group_id = group
+        broken = group in self._failed_group_ids if self._skip_group_on_error else bool(self.fail_messages)
+        if broken:
+            return self.failure_handler(
+                record=self._to_batch_type(record, event_type=self.event_type),
+                exception=_skipped("an earlier message of its group failed"),
+            )
+        # Skip the FIFO parent's own check (done above), not BatchProcessor's processing.
+        return super(SqsFifoPartialProcessor, self)._process_record(record)
+
+
+def record_batch_outcome(metrics: "Metrics", response: PartialItemFailureResponse, batch_size: int) -> None:
+    """Count what a batch did: records failed (reported for redelivery) and records done."""
+    failed = len(response.get("batchItemFailures", []))
+    metrics.add_metric(name="BatchRecordsFailed", unit=MetricUnit.Count, value=failed)
+    metrics.add_metric(name="BatchRecordsSucceeded", unit=MetricUnit.Count, value=batch_size - failed)
+
+
+def stream_processor(
+    event_type: EventType, model: "BatchTypeModels", *, fail_fast: bool, logger: logging.Logger | None = None
+) -> BatchProcessor:
+    """The processor for a Kinesis or DynamoDB stream: fail-fast, or every record."""
+    if fail_fast:
+        return FailFastBatchProcessor(event_type, model=model, logger=logger)
+    return BatchProcessor(event_type, model=model, raise_on_entire_batch_failure=False, logger=logger)

@@ -1,0 +1,81 @@
+"""What each function must answer to each of its sample events, starting from empty tables.
+
+Batch expectations name the failed records by their position in the file, and the identifier is
+read from the file itself (messageId for SQS, SequenceNumber for streams): one table serves the
+in-process handler tests and the `sam local invoke` tier.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from tests.events import load_event
+
+
+@dataclass(frozen=True)
+class BatchCase:
+    function: str
+    event: str
+    failed: tuple[int, ...]
+    env: tuple[tuple[str, str], ...] = ()
+
+    def expected(self) -> dict[str, Any]:
+        records = load_event(self.event)["Records"]
+        return {"batchItemFailures": [{"itemIdentifier": _identifier(records[i])} for i in self.failed]}
+
+
+@dataclass(frozen=True)
+class AsyncCase:
+    event: str
+    status: str | None  # "applied" or "rejected"; None when the function raises
+    error_type: str
+
+    function = "OrderEventsFunction"
+
+
+def _identifier(record: dict[str, Any]) -> str:
+    if "messageId" in record:
+        return str(record["messageId"])
+    if "kinesis" in record:
+        return str(record["kinesis"]["sequenceNumber"])
+    return str(record["dynamodb"]["SequenceNumber"])
+
+
+BATCH_CASES = [
+    BatchCase("SqsOrdersFunction", "sqs/all_good.json", ()),
+    BatchCase("SqsOrdersFunction", "sqs/one_poison.json", (1,)),
+    BatchCase("SqsOrdersFunction", "sqs/transient_failure.json", (1,)),
+    BatchCase("SqsOrdersFunction", "sqs/all_failing.json", (0, 1, 2)),
+    BatchCase("SqsFifoOrdersFunction", "sqs-fifo/all_good.json", ()),
+    BatchCase("SqsFifoOrdersFunction", "sqs-fifo/failure_mid_batch_two_groups.json", (2, 3, 4)),
+    BatchCase(
+        "SqsFifoOrdersFunction",
+        "sqs-fifo/failure_mid_batch_two_groups.json",
+        (2, 4),
+        env=(("FIFO_SKIP_GROUP_ON_ERROR", "true"),),
+    ),
+    BatchCase("SqsFifoOrdersFunction", "sqs-fifo/one_poison.json", (1, 2)),
+    BatchCase("SqsFifoOrdersFunction", "sqs-fifo/all_failing.json", (0, 1)),
+    BatchCase("KinesisOrdersFunction", "kinesis/all_good.json", ()),
+    BatchCase("KinesisOrdersFunction", "kinesis/failure_in_the_middle.json", (2, 3, 4)),
+    BatchCase(
+        "KinesisOrdersFunction",
+        "kinesis/failure_in_the_middle.json",
+        (2,),
+        env=(("STREAM_FAIL_FAST", "false"),),
+    ),
+    BatchCase("KinesisOrdersFunction", "kinesis/transient_failure.json", (1, 2)),
+    BatchCase("KinesisOrdersFunction", "kinesis/all_failing.json", (0, 1)),
+    BatchCase("DynamoDBOrdersFunction", "dynamodb/all_good.json", ()),
+    BatchCase("DynamoDBOrdersFunction", "dynamodb/failure_in_the_middle.json", (2, 3, 4)),
+    BatchCase("DynamoDBOrdersFunction", "dynamodb/transient_failure.json", (1, 2)),
+    BatchCase("DynamoDBOrdersFunction", "dynamodb/all_failing.json", (0, 1)),
+]
+
+ASYNC_CASES = [
+    AsyncCase("order-events/eventbridge_order_placed.json", "applied", ""),
+    AsyncCase("order-events/sns_order_placed.json", "applied", ""),
+    AsyncCase("order-events/direct_invoke_order_placed.json", "applied", ""),
+    AsyncCase("order-events/poison_eventbridge.json", "rejected", "ValidationError"),
+    AsyncCase("order-events/rule_violation_ship_before_placed.json", "rejected", "OrderRuleViolationError"),
+    AsyncCase("order-events/transient_out_of_order.json", None, "OutOfOrderEventError"),
+]

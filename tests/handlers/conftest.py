@@ -1,0 +1,68 @@
+"""Handler tier: each handler in-process, with the real sample events and moto for AWS."""
+
+import importlib
+import os
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from shared.config import get_config
+from shared.failures.report import failure_queue_reporter
+from shared.orders.wiring import _from_environment
+from tests.template import table_definition
+
+HANDLERS = {
+    "OrderEventsFunction": "handlers.order_events.app",
+    "SqsOrdersFunction": "handlers.sqs_orders.app",
+    "SqsFifoOrdersFunction": "handlers.sqs_fifo_orders.app",
+    "KinesisOrdersFunction": "handlers.kinesis_orders.app",
+    "DynamoDBOrdersFunction": "handlers.dynamodb_orders.app",
+}
+ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "POWERTOOLS_SERVICE_NAME": "handler-tests",
+    "POWERTOOLS_METRICS_NAMESPACE": "LambdaFailureToolkit",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "ORDERS_TABLE_NAME": "orders-test",
+    "IDEMPOTENCY_TABLE_NAME": "orders-idempotency-test",
+}
+
+
+def _clear_caches() -> None:
+    _from_environment.cache_clear()
+    failure_queue_reporter.cache_clear()
+    get_config.cache_clear()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A moto account holding the template's tables and the failure queue; caches built afresh."""
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(**table_definition("OrdersTable", os.environ["ORDERS_TABLE_NAME"]))
+        dynamodb.create_table(**table_definition("IdempotencyTable", os.environ["IDEMPOTENCY_TABLE_NAME"]))
+        sqs = boto3.client("sqs")
+        failure_queue_url = sqs.create_queue(QueueName="orders-failures-test")["QueueUrl"]
+        monkeypatch.setenv("FAILURE_QUEUE_URL", failure_queue_url)
+        _clear_caches()
+        yield {"sqs": sqs, "dynamodb": dynamodb, "failure_queue_url": failure_queue_url}
+        _clear_caches()
+
+
+@pytest.fixture(autouse=True)
+def _no_real_sleep(mocker: Any) -> None:
+    """In-process retries (throttling, an early revision) back off without real time passing."""
+    mocker.patch("shared.retry.policy.time.sleep")
+
+
+def handler_module(function: str) -> ModuleType:
+    return importlib.import_module(HANDLERS[function])

@@ -1,0 +1,54 @@
+"""template.yaml as data, for tests that must not drift from it (tables, settings, policies)."""
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads !Ref, !GetAtt, !Sub ... as {"Ref": ...}, {"Fn::GetAtt": ...}, ... ."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+@functools.cache
+def template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 -- SafeLoader subclass
+    return loaded
+
+
+def resource(logical_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = template()["Resources"][logical_id]
+    return found
+
+
+def table_definition(logical_id: str, name: str) -> dict[str, Any]:
+    """CreateTable arguments from the template's own key schema (for moto or a local endpoint)."""
+    properties = resource(logical_id)["Properties"]
+    definition = {
+        "TableName": name,
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if "StreamSpecification" in properties:
+        definition["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+    return definition
