@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv inspect lint format typecheck unit test pr clean
+.PHONY: help venv inspect lint format typecheck unit test-fast test-sam-local test pr clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,8 +39,14 @@ typecheck: $(STAMP)  ## mypy --strict on the library and the handlers
 unit: $(STAMP)  ## the pure unit tier only
 	$(BIN)/pytest -m unit
 
-test: lint typecheck  ## every gate this machine can run: lint, types, all test tiers with coverage
-	$(BIN)/pytest --cov --cov-report=term
+test-fast: lint typecheck  ## every gate but the sam local invoke tier (no Docker needed)
+	$(BIN)/pytest -m "not sam_local" --cov --cov-report=term
+
+test-sam-local: $(STAMP)  ## sam build + sam local invoke of every function with every sample event
+	scripts/with-sam-local $(BIN)/pytest -m sam_local -p no:cacheprovider
+
+test: lint typecheck  ## every gate: lint, types, all test tiers (unit, handler, template, sam local invoke), coverage
+	scripts/with-sam-local $(BIN)/pytest --cov --cov-report=term
 
 pr: test  ## what CI runs
 

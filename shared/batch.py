@@ -16,6 +16,7 @@ records failed.
   apply later records before an earlier one.
 """
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -41,8 +42,10 @@ if TYPE_CHECKING:
 __all__ = [
     "FailFastBatchProcessor",
     "FifoBatchProcessor",
+    "FifoConfig",
     "SkippedAfterFailureError",
     "StreamConfig",
+    "fifo_processor",
     "record_batch_outcome",
     "stream_processor",
 ]
@@ -52,6 +55,12 @@ class StreamConfig(EnvConfig):
     """STREAM_FAIL_FAST=false processes every record of a stream batch (order does not matter)."""
 
     STREAM_FAIL_FAST: bool = True
+
+
+class FifoConfig(EnvConfig):
+    """FIFO_SKIP_GROUP_ON_ERROR=true reports only the failed message groups' later messages."""
+
+    FIFO_SKIP_GROUP_ON_ERROR: bool = False
 
 
 class SkippedAfterFailureError(Exception):
@@ -118,10 +127,20 @@ def record_batch_outcome(metrics: "Metrics", response: PartialItemFailureRespons
     metrics.add_metric(name="BatchRecordsSucceeded", unit=MetricUnit.Count, value=batch_size - failed)
 
 
+@functools.cache
 def stream_processor(
     event_type: EventType, model: "BatchTypeModels", *, fail_fast: bool, logger: logging.Logger | None = None
 ) -> BatchProcessor:
-    """The processor for a Kinesis or DynamoDB stream: fail-fast, or every record."""
+    """The processor for a Kinesis or DynamoDB stream, fail-fast or every record; one per setting
+    for the life of the execution environment (Powertools resets a processor for each batch)."""
     if fail_fast:
         return FailFastBatchProcessor(event_type, model=model, logger=logger)
     return BatchProcessor(event_type, model=model, raise_on_entire_batch_failure=False, logger=logger)
+
+
+@functools.cache
+def fifo_processor(
+    model: "BatchSqsTypeModel", *, skip_group_on_error: bool, logger: logging.Logger | None = None
+) -> FifoBatchProcessor:
+    """The SQS FIFO processor for a setting, built once (see `stream_processor`)."""
+    return FifoBatchProcessor(model=model, skip_group_on_error=skip_group_on_error, logger=logger)

@@ -9,17 +9,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.batch import FifoBatchProcessor, record_batch_outcome
-from shared.config import EnvConfig, get_config
+from shared.batch import FifoConfig, fifo_processor, record_batch_outcome
+from shared.config import get_config
 from shared.observability import logger, metrics, record_failure_logger, tracer
 from shared.orders.records import OrderSqsRecord
 from shared.orders.service import OrderEventProcessor
 from shared.orders.wiring import order_event_processor
 from shared.retry import with_invocation_deadline
-
-
-class FifoConfig(EnvConfig):
-    FIFO_SKIP_GROUP_ON_ERROR: bool = False
 
 
 @logger.inject_lambda_context
@@ -30,8 +26,8 @@ def lambda_handler(
     event: dict[str, Any], context: LambdaContext, orders: OrderEventProcessor | None = None
 ) -> dict[str, Any]:
     orders = orders or order_event_processor(context)
-    processor = FifoBatchProcessor(
-        model=OrderSqsRecord,
+    processor = fifo_processor(
+        OrderSqsRecord,
         skip_group_on_error=get_config(FifoConfig).FIFO_SKIP_GROUP_ON_ERROR,
         logger=record_failure_logger,
     )

@@ -61,4 +61,4 @@ class OrderEventProcessor:
         return self._apply_once(event=event)
 
     def _apply(self, event: OrderEvent) -> str:
-        return self._retry.call(apply_order_event, event, self._store).value
+        return self._retry.call(apply_order_event, event, self._store)  # a StrEnum: serialises as its value

@@ -253,3 +253,49 @@ def test_retry_if_replaces_the_classification() -> None:
     retried = Flaky([KeyError("not yet")])
     assert retrying_call(policy, retried, clock, Deadline.never()) == "done"
     assert retried.calls == 2
+
+
+@given(remaining_s=st.floats(0, 5), attempts=st.integers(1, 12), seed=st.integers(0, 2**32))
+def test_call_retries_like_the_tenacity_loop_and_never_passes_the_deadline(
+    remaining_s: float, attempts: int, seed: int
+) -> None:
+    # `call` runs the first attempt without tenacity; a retryable failure is replayed into it.
+    from unittest import mock
+
+    clock = FakeClock()
+    deadline_at = clock.now + remaining_s
+    flaky = Flaky([throttled() for _ in range(attempts)], clock=clock, work_s=0.05)
+    policy = RetryPolicy(max_attempts=attempts, base_delay_s=0.2, max_delay_s=2.0)
+    woke_at: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        woke_at.append(clock.now)
+
+    with (
+        mock.patch("shared.retry.policy.time.sleep", side_effect=sleep),
+        mock.patch("shared.retry.policy._JITTER", random.Random(seed)),
+        deadline_scope(Deadline(deadline_at, clock=clock)),
+        pytest.raises(ClientError),
+    ):
+        policy.call(flaky)
+    assert all(t < deadline_at for t in woke_at)
+    assert all(s <= min(2.0, 0.2 * 2**i) for i, s in enumerate(clock.sleeps))
+    assert flaky.calls == len(clock.sleeps) + 1
+
+
+def test_call_on_success_is_one_plain_call(mocker: Any) -> None:
+    retrying = mocker.spy(RetryPolicy, "retrying")
+    flaky = Flaky([])
+    assert RetryPolicy().call(flaky) == "done"
+    assert flaky.calls == 1
+    retrying.assert_not_called()
+
+
+def test_call_does_not_retry_what_it_should_not(mocker: Any) -> None:
+    retrying = mocker.spy(RetryPolicy, "retrying")
+    flaky = Flaky([denied()])
+    with pytest.raises(ClientError):
+        RetryPolicy().call(flaky)
+    assert flaky.calls == 1
+    retrying.assert_not_called()

@@ -1,0 +1,37 @@
+"""Every function, every sample event, in its Lambda container: the exact responses."""
+
+from typing import Any
+
+import pytest
+
+from shared.failures import parse_failure
+from tests.function_events import ASYNC_CASES, BATCH_CASES, AsyncCase, BatchCase
+from tests.sam_local.conftest import LocalAws
+
+
+@pytest.mark.parametrize("case", BATCH_CASES, ids=lambda c: f"{c.function}:{c.event}{'+' if c.env else ''}")
+def test_batch_function(case: BatchCase, invoke: Any) -> None:
+    invocation = invoke(case.function, case.event, dict(case.env))
+    assert invocation.response == case.expected()
+
+
+@pytest.mark.parametrize("case", ASYNC_CASES, ids=lambda c: c.event)
+def test_async_function(case: AsyncCase, invoke: Any, local_aws: LocalAws) -> None:
+    response = invoke(case.function, case.event).response
+    if case.status is None:
+        # A transient failure is a function error: Lambda retries the event.
+        assert response["errorType"] == case.error_type
+        return
+    assert response["status"] == case.status
+    if case.status == "rejected":
+        assert response["errorType"] == case.error_type
+        messages = local_aws.client("sqs").receive_message(
+            QueueUrl=local_aws.failure_queue_url, MessageAttributeNames=["All"]
+        )["Messages"]
+        [failure] = [
+            parse_failure(m, source="arn:aws:sqs:eu-west-1:123456789012:orders-failures-local")
+            for m in messages
+        ]
+        assert failure.condition == "PermanentFailure"
+        assert failure.error is not None
+        assert failure.error.type == case.error_type
