@@ -26,10 +26,15 @@ class OrdersConfig(ObservabilityConfig):
 @functools.cache
 def _from_environment() -> OrderEventProcessor:
     config = get_config(OrdersConfig)
-    table = boto3.resource("dynamodb").Table(config.ORDERS_TABLE_NAME)
+    dynamodb = boto3.resource("dynamodb")
     return OrderEventProcessor(
-        DynamoDBOrderStore(table),
-        DynamoDBPersistenceLayer(table_name=config.IDEMPOTENCY_TABLE_NAME),
+        DynamoDBOrderStore(dynamodb.Table(config.ORDERS_TABLE_NAME)),
+        # A client of the default session: left to itself, Powertools builds one from a new boto3
+        # session, which loads botocore's models again (tens of milliseconds of every cold start).
+        # Not the resource's meta.client, which re-serialises the items Powertools already typed.
+        DynamoDBPersistenceLayer(
+            table_name=config.IDEMPOTENCY_TABLE_NAME, boto3_client=boto3.client("dynamodb")
+        ),
         idempotency_ttl_s=config.IDEMPOTENCY_TTL_SECONDS,
     )
 

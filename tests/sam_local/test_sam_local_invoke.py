@@ -1,12 +1,13 @@
 """Every function, every sample event, in its Lambda container: the exact responses."""
 
+import subprocess
 from typing import Any
 
 import pytest
 
 from shared.failures import parse_failure
 from tests.function_events import ASYNC_CASES, BATCH_CASES, AsyncCase, BatchCase
-from tests.sam_local.conftest import LocalAws
+from tests.sam_local.conftest import ROOT, LocalAws
 
 
 @pytest.mark.parametrize("case", BATCH_CASES, ids=lambda c: f"{c.function}:{c.event}{'+' if c.env else ''}")
@@ -35,3 +36,14 @@ def test_async_function(case: AsyncCase, invoke: Any, local_aws: LocalAws) -> No
         assert failure.condition == "PermanentFailure"
         assert failure.error is not None
         assert failure.error.type == case.error_type
+
+
+def test_template_passes_sam_validate_lint_with_no_warning(sam_build: Any) -> None:
+    result = subprocess.run(
+        ["sam", "validate", "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+    assert "W" not in {
+        line[:1] for line in (result.stdout + result.stderr).splitlines() if line[1:5].isdigit()
+    }
