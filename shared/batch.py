@@ -18,6 +18,7 @@ records failed.
 
 import functools
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -27,17 +28,18 @@ from aws_lambda_powertools.utilities.batch import (
     FailureResponse,
     SqsFifoPartialProcessor,
     SuccessResponse,
-)
-from aws_lambda_powertools.utilities.batch.types import (
-    BatchSqsTypeModel,
-    BatchTypeModels,
-    PartialItemFailureResponse,
+    process_partial_response,
 )
 
 from shared.config import EnvConfig
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.utilities.batch.types import (
+        BatchSqsTypeModel,
+        BatchTypeModels,
+    )
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 __all__ = [
     "FailFastBatchProcessor",
@@ -46,7 +48,7 @@ __all__ = [
     "SkippedAfterFailureError",
     "StreamConfig",
     "fifo_processor",
-    "record_batch_outcome",
+    "process_batch",
     "stream_processor",
 ]
 
@@ -120,11 +122,24 @@ class FifoBatchProcessor(SqsFifoPartialProcessor):
         return super(SqsFifoPartialProcessor, self)._process_record(record)
 
 
-def record_batch_outcome(metrics: "Metrics", response: PartialItemFailureResponse, batch_size: int) -> None:
-    """Count what a batch did: records failed (reported for redelivery) and records done."""
+def process_batch(
+    event: dict[str, Any],
+    context: "LambdaContext",
+    processor: BatchProcessor,
+    record_handler: Callable[[Any], Any],
+    metrics: "Metrics",
+) -> dict[str, Any]:
+    """Run a batch through `processor` and count what it did: records failed (reported for
+    redelivery) and records done. Returns the partial batch response."""
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
     failed = len(response.get("batchItemFailures", []))
     metrics.add_metric(name="BatchRecordsFailed", unit=MetricUnit.Count, value=failed)
-    metrics.add_metric(name="BatchRecordsSucceeded", unit=MetricUnit.Count, value=batch_size - failed)
+    metrics.add_metric(
+        name="BatchRecordsSucceeded", unit=MetricUnit.Count, value=len(event.get("Records", [])) - failed
+    )
+    return dict(response)
 
 
 @functools.cache

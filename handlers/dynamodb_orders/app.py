@@ -6,11 +6,11 @@ INSERTs here. Fail-fast by default, as for Kinesis.
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.batch import StreamConfig, record_batch_outcome, stream_processor
+from shared.batch import StreamConfig, process_batch, stream_processor
 from shared.config import get_config
 from shared.observability import logger, metrics, record_failure_logger, tracer
 from shared.orders.records import order_event_from_outbox_change
@@ -38,8 +38,4 @@ def lambda_handler(
         fail_fast=get_config(StreamConfig).STREAM_FAIL_FAST,
         logger=record_failure_logger,
     )
-    response = process_partial_response(
-        event=event, record_handler=apply_change, processor=processor, context=context
-    )
-    record_batch_outcome(metrics, response, len(event.get("Records", [])))
-    return dict(response)
+    return process_batch(event, context, processor, apply_change, metrics)

@@ -6,10 +6,10 @@ and everything after it, so no order event is applied before an earlier one of t
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.batch import StreamConfig, record_batch_outcome, stream_processor
+from shared.batch import StreamConfig, process_batch, stream_processor
 from shared.config import get_config
 from shared.observability import logger, metrics, record_failure_logger, tracer
 from shared.orders.records import OrderKinesisRecord
@@ -32,11 +32,6 @@ def lambda_handler(
         fail_fast=get_config(StreamConfig).STREAM_FAIL_FAST,
         logger=record_failure_logger,
     )
-    response = process_partial_response(
-        event=event,
-        record_handler=lambda record: orders.process(record.kinesis.data),
-        processor=processor,
-        context=context,
+    return process_batch(
+        event, context, processor, lambda record: orders.process(record.kinesis.data), metrics
     )
-    record_batch_outcome(metrics, response, len(event.get("Records", [])))
-    return dict(response)

@@ -6,10 +6,9 @@ FIFO_SKIP_GROUP_ON_ERROR=true only the later messages of the failed groups are r
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.batch import FifoConfig, fifo_processor, record_batch_outcome
+from shared.batch import FifoConfig, fifo_processor, process_batch
 from shared.config import get_config
 from shared.observability import logger, metrics, record_failure_logger, tracer
 from shared.orders.records import OrderSqsRecord
@@ -31,11 +30,4 @@ def lambda_handler(
         skip_group_on_error=get_config(FifoConfig).FIFO_SKIP_GROUP_ON_ERROR,
         logger=record_failure_logger,
     )
-    response = process_partial_response(
-        event=event,
-        record_handler=lambda record: orders.process(record.body),
-        processor=processor,
-        context=context,
-    )
-    record_batch_outcome(metrics, response, len(event.get("Records", [])))
-    return dict(response)
+    return process_batch(event, context, processor, lambda record: orders.process(record.body), metrics)

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.batch import record_batch_outcome
+from shared.batch import process_batch
 from shared.observability import logger, metrics, record_failure_logger, tracer
 from shared.orders.records import OrderSqsRecord
 from shared.orders.service import OrderEventProcessor
@@ -26,11 +26,4 @@ def lambda_handler(
     event: dict[str, Any], context: LambdaContext, orders: OrderEventProcessor | None = None
 ) -> dict[str, Any]:
     orders = orders or order_event_processor(context)
-    response = process_partial_response(
-        event=event,
-        record_handler=lambda record: orders.process(record.body),
-        processor=processor,
-        context=context,
-    )
-    record_batch_outcome(metrics, response, len(event.get("Records", [])))
-    return dict(response)
+    return process_batch(event, context, processor, lambda record: orders.process(record.body), metrics)
