@@ -1,7 +1,7 @@
 """Per-record processing time of each of our batch handlers against a plain Powertools handler.
 
 The anchor is the batch handler of Powertools' documentation: Logger, Metrics and Tracer
-decorators, a BatchProcessor with the same record model, the same two batch metrics, and the same
+decorators, a BatchProcessor (for FIFO, Powertools' SqsFifoPartialProcessor) with the same record model, the same two batch metrics, and the same
 work for each record (validate it into an OrderEvent, apply it to an in-memory order store). Ours
 is the real handler module, which adds the invocation deadline, the order service with its retry
 policy, and the fail-fast or FIFO processor. Idempotency is left out on both sides: it is DynamoDB
@@ -28,7 +28,12 @@ from benchmarks.common import Context, batch, set_environment
 set_environment()
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    SqsFifoPartialProcessor,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 
 from handlers.dynamodb_orders import app as dynamodb_app
@@ -54,11 +59,15 @@ SOURCES: dict[str, tuple[Any, EventType, Any, Callable[[Any], Any]]] = {
 
 
 def plain_powertools(
-    event_type: EventType, model: Any, order_of: Callable[[Any], Any]
+    event_type: EventType, model: Any, order_of: Callable[[Any], Any], *, fifo: bool
 ) -> Callable[[dict[str, Any]], Any]:
     """The batch handler of Powertools' documentation: the same decorators, processor and metrics."""
     store = InMemoryOrderStore()
-    processor = BatchProcessor(event_type, model=model, raise_on_entire_batch_failure=False)
+    processor = (
+        SqsFifoPartialProcessor(model=model)  # Powertools' own FIFO processor: the same FIFO work
+        if fifo
+        else BatchProcessor(event_type, model=model, raise_on_entire_batch_failure=False)
+    )
     context = Context()
 
     @logger.inject_lambda_context
@@ -117,7 +126,10 @@ def main() -> None:
         warm_up = batch(source, args.size, start=10**7)
         anchor, mine, ratios = [], [], []
         for round_number in range(args.rounds):
-            sides = [("anchor", plain_powertools(event_type, model, order_of)), ("ours", ours(app))]
+            sides = [
+                ("anchor", plain_powertools(event_type, model, order_of, fifo=source == "sqs-fifo")),
+                ("ours", ours(app)),
+            ]
             timed = {
                 name: per_record_us(h, events, warm_up) for name, h in sides[:: 1 if round_number % 2 else -1]
             }
