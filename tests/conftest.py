@@ -19,7 +19,12 @@ settings.load_profile("default")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    tiers = {"tests/unit/": "unit", "tests/handlers/": "handler", "tests/template_tests/": "template"}
+    tiers = {
+        "tests/unit/": "unit",
+        "tests/handlers/": "handler",
+        "tests/template_tests/": "template",
+        "tests/sam_local/": "sam_local",
+    }
     for item in items:
         path = str(item.path).replace("\\", "/")
         for folder, marker in tiers.items():

@@ -4,7 +4,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final, Literal, TypedDict
 
-from pydantic import BaseModel, JsonValue, ValidationError
+from pydantic import JsonValue, ValidationError
 
 from shared.failures.envelopes import ENVELOPES, Envelope, EnvelopeError, Peeled, detect
 from shared.failures.exceptions import UnrecognizedFailureError, UnrecognizedReason
@@ -80,13 +80,15 @@ def parse_failure(raw: object, *, source: str | None = None) -> FailureRecord:
         shape = _shape_of(value, path, allowed=_INSIDE[outer])
         try:
             if shape == "async":
-                invocation = _validate(AsyncInvocationRecord, value, shape, path)
+                invocation = AsyncInvocationRecord.model_validate(value)
                 return _from_async(invocation, _delivery(delivery, peeled_layers), peeled_layers, path)
             if shape == "stream":
-                on_failure = _validate(StreamOnFailureRecord, value, shape, path)
+                on_failure = StreamOnFailureRecord.model_validate(value)
                 return _from_stream(on_failure, _delivery(delivery, peeled_layers))
-        except ValidationError as exc:  # the payload, re-checked as a FailureRecord field (depth)
+        except ValidationError as exc:  # the record, or its payload re-checked as a FailureRecord field
             raise _invalid(shape, path, exc) from exc
+        except RecursionError as exc:  # an escaped `payload` nested deeper than json can decode
+            raise _error(UnrecognizedReason.TOO_DEEP, path, f"{_EXPECTED[shape]} nested too deep") from exc
         peeled = _peel(shape, value, path)
         peeled_layers.append(peeled)
         path = (*path, peeled.channel)
@@ -222,17 +224,6 @@ def _peel(shape: Shape, value: Mapping[str, Any], path: tuple[str, ...]) -> Peel
         raise UnrecognizedFailureError(reason, path=path, seen=exc.seen, expected=exc.expected) from exc
     except ValidationError as exc:
         raise _invalid(shape, path, exc) from exc
-
-
-def _validate[M: BaseModel](
-    model: type[M], value: Mapping[str, Any], shape: Shape, path: tuple[str, ...]
-) -> M:
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        raise _invalid(shape, path, exc) from exc
-    except RecursionError as exc:
-        raise _error(UnrecognizedReason.TOO_DEEP, path, f"{_EXPECTED[shape]} nested too deep") from exc
 
 
 def _invalid(shape: Shape, path: tuple[str, ...], exc: ValidationError) -> UnrecognizedFailureError:

@@ -173,10 +173,6 @@ def _log_retry(retry_state: RetryCallState) -> None:
     )
 
 
-def _retry_on(classes: frozenset[ErrorClass]) -> Callable[[BaseException], bool]:
-    return lambda error: classify(error) in classes
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RetryPolicy:
     """How many times, how long apart, and for which kinds of error to retry a call.
@@ -201,6 +197,10 @@ class RetryPolicy:
                 f"delays must satisfy 0 < base_delay_s <= max_delay_s, got {self.base_delay_s} and {self.max_delay_s}"
             )
 
+    def should_retry(self, error: BaseException) -> bool:
+        """Whether `error` is worth another attempt: `retry_if`, or else its class in `retry_on`."""
+        return self.retry_if(error) if self.retry_if else classify(error) in self.retry_on
+
     def retrying(
         self,
         *,
@@ -212,7 +212,7 @@ class RetryPolicy:
         return Retrying(
             stop=stop_after_attempt(self.max_attempts) | _StopBeforeDeadline(deadline or current_deadline()),
             wait=_FullJitter(self.base_delay_s, self.max_delay_s, rng or _JITTER),
-            retry=retry_if_exception(self.retry_if or _retry_on(self.retry_on)),
+            retry=retry_if_exception(self.should_retry),
             sleep=sleep or time.sleep,
             before_sleep=_log_retry,
             reraise=True,
@@ -229,10 +229,11 @@ class RetryPolicy:
         try:
             return fn(*args, **kwargs)
         except Exception as error:
-            if self.max_attempts == 1 or not (self.retry_if or _retry_on(self.retry_on))(error):
+            if not self.should_retry(error):
                 raise
             first_failure: list[Exception] = [error]
 
+        @functools.wraps(fn)  # retry logs name the operation, not this closure
         def attempt() -> R:
             if first_failure:
                 raise first_failure.pop()

@@ -32,12 +32,6 @@ CREDENTIALS = {
 TABLES = {"OrdersTable": "orders-local", "IdempotencyTable": "orders-idempotency-local"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/sam_local/" in str(item.path).replace("\\", "/"):
-            item.add_marker(pytest.mark.sam_local)
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -50,7 +44,13 @@ class LocalAws:
     failure_queue_url: str = ""
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="eu-west-1", **_keys())
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
 
     def reset(self) -> None:
         """Empty account, then the template's tables and the failure queue: every case starts alike."""
@@ -63,10 +63,6 @@ class LocalAws:
         self.failure_queue_url = self.client("sqs").create_queue(QueueName="orders-failures-local")[
             "QueueUrl"
         ]
-
-
-def _keys() -> dict[str, str]:
-    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @pytest.fixture(scope="session")

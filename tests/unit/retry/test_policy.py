@@ -299,3 +299,18 @@ def test_call_does_not_retry_what_it_should_not(mocker: Any) -> None:
         RetryPolicy().call(flaky)
     assert flaky.calls == 1
     retrying.assert_not_called()
+
+
+def test_retry_log_of_call_names_the_operation(mocker: Any, caplog: pytest.LogCaptureFixture) -> None:
+    mocker.patch("shared.retry.policy.time.sleep")
+    errors = [throttled()]
+
+    def send_order_batch() -> str:
+        if errors:
+            raise errors.pop()
+        return "sent"
+
+    with caplog.at_level(logging.WARNING, logger="shared.retry.policy"):
+        assert RetryPolicy().call(send_order_batch) == "sent"
+    [entry] = caplog.records
+    assert entry.__dict__["operation"].endswith("send_order_batch")
