@@ -69,6 +69,13 @@ BATCH_CASES = [
     BatchCase("DynamoDBOrdersFunction", "dynamodb/failure_in_the_middle.json", (2, 3, 4)),
     BatchCase("DynamoDBOrdersFunction", "dynamodb/transient_failure.json", (1, 2)),
     BatchCase("DynamoDBOrdersFunction", "dynamodb/all_failing.json", (0, 1)),
+    # The failure consumer: every failure recorded; the one message that is no failure record reported.
+    BatchCase("FailureConsumerFunction", "failures/failure-queue/async_retries_exhausted.json", ()),
+    BatchCase("FailureConsumerFunction", "failures/failure-queue/from_eventbridge.json", ()),
+    BatchCase("FailureConsumerFunction", "failures/failure-queue/from_sns.json", ()),
+    BatchCase("FailureConsumerFunction", "failures/failure-queue/from_sns_raw_delivery.json", ()),
+    BatchCase("FailureConsumerFunction", "failures/failure-queue/mixed_batch.json", (4,)),
+    BatchCase("FailureConsumerFunction", "failures/failure-queue/stream_kinesis.json", ()),
 ]
 
 ASYNC_CASES = [

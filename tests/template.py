@@ -49,6 +49,15 @@ def table_definition(logical_id: str, name: str) -> dict[str, Any]:
         "KeySchema": properties["KeySchema"],
         "BillingMode": "PAY_PER_REQUEST",
     }
+    if "GlobalSecondaryIndexes" in properties:
+        definition["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index["IndexName"],
+                "KeySchema": index["KeySchema"],
+                "Projection": index["Projection"],
+            }
+            for index in properties["GlobalSecondaryIndexes"]
+        ]
     if "StreamSpecification" in properties:
         definition["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
     return definition

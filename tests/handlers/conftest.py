@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from shared.config import get_config
 from shared.failures.report import failure_queue_reporter
+from shared.ledger.wiring import alert_publisher, failure_consumer, failure_ledger
 from shared.orders.wiring import _from_environment
 from tests.template import table_definition
 
@@ -21,6 +22,7 @@ HANDLERS = {
     "SqsFifoOrdersFunction": "handlers.sqs_fifo_orders.app",
     "KinesisOrdersFunction": "handlers.kinesis_orders.app",
     "DynamoDBOrdersFunction": "handlers.dynamodb_orders.app",
+    "FailureConsumerFunction": "handlers.failure_consumer.app",
 }
 ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "eu-west-1",
@@ -31,6 +33,11 @@ ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "ORDERS_TABLE_NAME": "orders-test",
     "IDEMPOTENCY_TABLE_NAME": "orders-idempotency-test",
+    "LEDGER_TABLE_NAME": "failure-ledger-test",
+    "LEDGER_BUCKET_NAME": "failure-ledger-test",
+    # botocore 1.40+ sends DynamoDB Streams calls to <account>.streams-ddb.<region>.amazonaws.com,
+    # a host moto 5.2 does not intercept; the account-less endpoint it does.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
 }
 
 
@@ -38,6 +45,9 @@ def _clear_caches() -> None:
     _from_environment.cache_clear()
     failure_queue_reporter.cache_clear()
     get_config.cache_clear()
+    failure_ledger.cache_clear()
+    failure_consumer.cache_clear()
+    alert_publisher.cache_clear()
 
 
 @pytest.fixture
@@ -50,11 +60,27 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         dynamodb = boto3.client("dynamodb")
         dynamodb.create_table(**table_definition("OrdersTable", os.environ["ORDERS_TABLE_NAME"]))
         dynamodb.create_table(**table_definition("IdempotencyTable", os.environ["IDEMPOTENCY_TABLE_NAME"]))
+        dynamodb.create_table(**table_definition("LedgerTable", os.environ["LEDGER_TABLE_NAME"]))
+        s3 = boto3.client("s3")
+        s3.create_bucket(
+            Bucket=os.environ["LEDGER_BUCKET_NAME"],
+            CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]},  # type: ignore[typeddict-item]
+        )
         sqs = boto3.client("sqs")
         failure_queue_url = sqs.create_queue(QueueName="orders-failures-test")["QueueUrl"]
         monkeypatch.setenv("FAILURE_QUEUE_URL", failure_queue_url)
+        sns = boto3.client("sns")
+        alert_topic_arn = sns.create_topic(Name="lambda-failure-alerts-test")["TopicArn"]
+        monkeypatch.setenv("ALERT_TOPIC_ARN", alert_topic_arn)
         _clear_caches()
-        yield {"sqs": sqs, "dynamodb": dynamodb, "failure_queue_url": failure_queue_url}
+        yield {
+            "sqs": sqs,
+            "sns": sns,
+            "s3": s3,
+            "dynamodb": dynamodb,
+            "failure_queue_url": failure_queue_url,
+            "alert_topic_arn": alert_topic_arn,
+        }
         _clear_caches()
 
 

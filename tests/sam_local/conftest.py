@@ -29,7 +29,12 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "eu-west-1",
 }
-TABLES = {"OrdersTable": "orders-local", "IdempotencyTable": "orders-idempotency-local"}
+TABLES = {
+    "OrdersTable": "orders-local",
+    "IdempotencyTable": "orders-idempotency-local",
+    "LedgerTable": "failure-ledger-local",
+}
+LEDGER_BUCKET = "failure-ledger-local"
 
 
 def _free_port() -> int:
@@ -42,6 +47,7 @@ def _free_port() -> int:
 class LocalAws:
     endpoint: str
     failure_queue_url: str = ""
+    alert_topic_arn: str = ""
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -63,6 +69,11 @@ class LocalAws:
         self.failure_queue_url = self.client("sqs").create_queue(QueueName="orders-failures-local")[
             "QueueUrl"
         ]
+        self.client("s3").create_bucket(
+            Bucket=LEDGER_BUCKET,
+            CreateBucketConfiguration={"LocationConstraint": CREDENTIALS["AWS_DEFAULT_REGION"]},
+        )
+        self.alert_topic_arn = self.client("sns").create_topic(Name="lambda-failure-alerts-local")["TopicArn"]
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +131,9 @@ def invoke(sam_build: Path, local_aws: LocalAws, tmp_path: Path) -> Any:
             "ORDERS_TABLE_NAME": TABLES["OrdersTable"],
             "IDEMPOTENCY_TABLE_NAME": TABLES["IdempotencyTable"],
             "FAILURE_QUEUE_URL": local_aws.failure_queue_url,
+            "LEDGER_TABLE_NAME": TABLES["LedgerTable"],
+            "LEDGER_BUCKET_NAME": LEDGER_BUCKET,
+            "ALERT_TOPIC_ARN": local_aws.alert_topic_arn,
         } | (env or {})
         env_file = tmp_path / "env.json"
         env_file.write_text(json.dumps({function: variables}))

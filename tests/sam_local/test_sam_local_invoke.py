@@ -5,15 +5,26 @@ from typing import Any
 
 import pytest
 
-from shared.failures import parse_failure
+from shared.failures import UnrecognizedFailureError, parse_failure
+from tests.events import load_event
 from tests.function_events import ASYNC_CASES, BATCH_CASES, AsyncCase, BatchCase
-from tests.sam_local.conftest import ROOT, LocalAws
+from tests.sam_local.conftest import ROOT, TABLES, LocalAws
 
 
 @pytest.mark.parametrize("case", BATCH_CASES, ids=lambda c: f"{c.function}:{c.event}{'+' if c.env else ''}")
-def test_batch_function(case: BatchCase, invoke: Any) -> None:
+def test_batch_function(case: BatchCase, invoke: Any, local_aws: LocalAws) -> None:
     invocation = invoke(case.function, case.event, dict(case.env))
     assert invocation.response == case.expected()
+    if case.function == "FailureConsumerFunction":
+        # One ledger entry per failure the batch holds, written from inside the container.
+        failure_ids = set()
+        for record in load_event(case.event)["Records"]:
+            try:
+                failure_ids.add(parse_failure(record).failure_id)
+            except UnrecognizedFailureError:
+                continue
+        items = local_aws.client("dynamodb").scan(TableName=TABLES["LedgerTable"])["Items"]
+        assert sorted(item["failure_id"]["S"] for item in items) == sorted(failure_ids)
 
 
 @pytest.mark.parametrize("case", ASYNC_CASES, ids=lambda c: c.event)

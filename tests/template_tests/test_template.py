@@ -1,10 +1,13 @@
 """template.yaml's own properties: the settings AWS's failure semantics depend on."""
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from shared.ledger import LedgerSummary
 from tests.function_events import ASYNC_CASES, BATCH_CASES
 from tests.template import resource, template
 
@@ -54,7 +57,10 @@ def test_sqs_sources_have_a_dlq_and_a_visibility_timeout_of_six_function_timeout
         assert queue["VisibilityTimeout"] >= 6 * timeout
         dlq = resource(queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])["Properties"]
         assert dlq.get("FifoQueue", False) == queue.get("FifoQueue", False)
-        assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "SqsMaxReceiveCount"}
+        expected = (
+            "ConsumerMaxReceiveCount" if function == "FailureConsumerFunction" else "SqsMaxReceiveCount"
+        )
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": expected}
 
 
 @pytest.mark.parametrize("kind", ["Kinesis", "DynamoDB"])
@@ -130,5 +136,135 @@ def test_every_output_names_an_existing_resource() -> None:
     resources = template()["Resources"]
     for output in template()["Outputs"].values():
         value = output["Value"]
+        if "Fn::Sub" in value:  # a URL naming resources in ${...}
+            targets = {name.split(".")[0] for name in re.findall(r"\$\{([^}]+)\}", value["Fn::Sub"])}
+            assert targets - {"AWS::Region"} <= set(resources)
+            continue
         target = value.get("Ref") or value["Fn::GetAtt"][0]
         assert target in resources
+
+
+# ---------------------------------------------------------------- failure consumer and ledger
+
+
+def _dead_letter_queues() -> set[str]:
+    """Every queue that holds what was given up on: SQS redrive targets and Lambda async DLQs."""
+    queues = {
+        body["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for body in template()["Resources"].values()
+        if body["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in body["Properties"]
+    }
+    queues |= {
+        body["Properties"]["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
+        for body in FUNCTIONS.values()
+        if "DeadLetterQueue" in body["Properties"]
+    }
+    return queues
+
+
+def _alarms() -> dict[str, dict[str, Any]]:
+    return {
+        name: body["Properties"]
+        for name, body in template()["Resources"].items()
+        if body["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def test_the_consumer_reads_the_failure_queue_and_the_failure_queue_has_its_own_dlq() -> None:
+    [properties] = [p for f, p in _event_sources("SQS") if f == "FailureConsumerFunction"]
+    assert properties["Queue"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    failure_queue = resource("FailureQueue")["Properties"]
+    assert failure_queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["FailureConsumerDLQ", "Arn"]
+    }
+    assert failure_queue["MessageRetentionPeriod"] == 1209600
+
+
+def test_failure_events_on_a_bus_reach_the_failure_queue_and_only_that_rule_may_send() -> None:
+    rule = resource("FailureEventsRule")["Properties"]
+    assert rule["EventPattern"]["detail-type"] == ["Lambda Function Invocation Result - Failure"]
+    assert set(rule["EventPattern"]["source"]) == {"lambda", "aws.lambda"}
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    [statement] = resource("FailureQueuePolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {
+        "Fn::GetAtt": ["FailureEventsRule", "Arn"]
+    }
+
+
+def test_ledger_table_is_keyed_on_failure_id_with_ttl_and_indexes_that_project_every_summary_field() -> None:
+    table = resource("LedgerTable")["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "failure_id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert {name: index["KeySchema"][0]["AttributeName"] for name, index in indexes.items()} == {
+        "by-function": "function_name",
+        "by-source": "source_arn",
+        "by-day": "day",
+    }
+    for index in indexes.values():
+        assert index["KeySchema"][1] == {"AttributeName": "list_key", "KeyType": "RANGE"}
+        # A listed entry must hold every summary field; the body must never be copied into an index.
+        keys = {"failure_id", "list_key", "function_name", "source_arn", "day"}
+        projected = set(index["Projection"]["NonKeyAttributes"]) | keys
+        assert set(LedgerSummary.model_fields) <= projected
+        assert not projected & {"body", "detail", "body_s3"}
+
+
+def test_ledger_bodies_are_encrypted_private_and_expire_with_their_entries() -> None:
+    bucket = resource("LedgerBucket")["Properties"]
+    [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    [lifecycle] = bucket["LifecycleConfiguration"]["Rules"]
+    assert lifecycle["ExpirationInDays"] == {"Ref": "LedgerRetentionDays"}
+    environment = FUNCTIONS["FailureConsumerFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["LEDGER_RETENTION_DAYS"] == {"Ref": "LedgerRetentionDays"}
+
+
+def test_every_dead_letter_queue_alarms_on_depth_and_age() -> None:
+    watched: dict[str, set[str]] = {}
+    for alarm in _alarms().values():
+        if alarm["Namespace"] == "AWS/SQS":
+            [dimension] = alarm["Dimensions"]
+            watched.setdefault(dimension["Value"]["Fn::GetAtt"][0], set()).add(alarm["MetricName"])
+    dead_letter_queues = _dead_letter_queues()
+    assert dead_letter_queues == {
+        "OrderEventsDLQ",
+        "OrdersQueueDLQ",
+        "OrdersFifoQueueDLQ",
+        "FailureConsumerDLQ",
+    }
+    for queue in dead_letter_queues:
+        assert watched[queue] == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"}
+    assert watched["FailureQueue"] == {"ApproximateAgeOfOldestMessage"}
+
+
+def test_the_consumers_own_errors_alarm_and_every_alarm_tells_the_alert_topic() -> None:
+    alarms = _alarms()
+    metrics = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
+    assert ("AWS/Lambda", "Errors") in metrics
+    assert ("LambdaFailureToolkit", "UnreadableFailureMessages") in metrics
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_alert_topic_key_lets_cloudwatch_publish() -> None:
+    assert resource("AlertTopic")["Properties"]["KmsMasterKeyId"] == {"Ref": "AlertTopicKey"}
+    statements = resource("AlertTopicKey")["Properties"]["KeyPolicy"]["Statement"]
+    [cloudwatch] = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert set(cloudwatch["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+
+
+def test_the_dashboard_is_valid_json_showing_failures_dlqs_and_redrives() -> None:
+    body, variables = resource("FailuresDashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+    names = set(re.findall(r"\$\{([^}]+)\}", body))
+    assert names <= set(variables) | {"AWS::Region", "FailureConsumerFunction"}
+    dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
+    text = json.dumps(dashboard)
+    assert "FailuresRecorded" in text
+    assert "MessagesRedriven" in text
+    for queue in _dead_letter_queues():
+        assert variables[f"{queue}Name"] == {"Fn::GetAtt": [queue, "QueueName"]}

@@ -1,0 +1,64 @@
+"""Failure queue -> failure ledger: every failure record AWS writes becomes one entry, and each batch
+that recorded something sends one alert.
+
+A message the consumer cannot record (not a record AWS writes, or AWS refusing a call) is reported
+in `batchItemFailures`: SQS delivers it again and, after `maxReceiveCount`, moves it to the
+consumer's own DLQ. The reason is logged. Nothing is dropped.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.batch import process_batch
+from shared.config import get_config
+from shared.failures import UnrecognizedFailureError
+from shared.ledger.consumer import AlertPublisher, BatchReport, FailureConsumer
+from shared.ledger.wiring import ConsumerConfig, alert_publisher, failure_consumer
+from shared.observability import logger, metrics, record_failure_logger, tracer
+from shared.retry import with_invocation_deadline
+
+processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False, logger=record_failure_logger)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@with_invocation_deadline
+def lambda_handler(
+    event: dict[str, Any],
+    context: LambdaContext,
+    consumer: FailureConsumer | None = None,
+    alerts: AlertPublisher | None = None,
+) -> dict[str, Any]:
+    consumer = consumer or failure_consumer()
+    alerts = alerts or alert_publisher()
+    report = BatchReport()
+
+    def record_failures(record: SQSRecord) -> None:  # Powertools passes the record as `record=`
+        try:
+            report.add(consumer.consume(record.raw_event))
+        except UnrecognizedFailureError as error:
+            logger.warning(
+                "failure record not recorded: not a record AWS writes; it is retried, then kept in the consumer's DLQ",
+                extra={"message_id": record.message_id, "reason": error.reason.value, "detail": str(error)},
+            )
+            raise
+
+    response = process_batch(event, context, processor, record_failures, metrics)
+    report.unreadable = len(response["batchItemFailures"])
+    report.publish_metrics(metrics)
+    if alerts is not None and report.worth_alerting:
+        try:
+            alerts.publish(report, ledger_name=get_config(ConsumerConfig).LEDGER_TABLE_NAME)
+        except (
+            BotoCoreError,
+            ClientError,
+        ):  # the entries are recorded: a lost alert must not make SQS deliver them again
+            logger.exception("the batch's alert was not sent")
+            metrics.add_metric(name="AlertsNotSent", unit=MetricUnit.Count, value=1)
+    return response

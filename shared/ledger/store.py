@@ -1,0 +1,313 @@
+"""The failure ledger on DynamoDB (one item per `failure_id`) and S3 (bodies too big for an item).
+
+Item layout (the table's key is `failure_id`; three sparse indexes share the sort key `list_key`,
+`<occurred_at>#<failure_id>`, so each lists newest first):
+
+- `by-function` (`function_name`), `by-source` (`source_arn`: the stream, or the DLQ a message was
+  read from) and `by-day` (`day`, `YYYY-MM-DD` of `occurred_at`) project the summary only;
+- `detail`: the error's details, the delivery and the stream pointer, as JSON text;
+- `body`: the original event(s) as JSON text, or `body_s3` (`s3://bucket/key`) when the item would
+  pass `inline_limit` bytes (DynamoDB's limit is 400 KB). JSON text keeps every value exactly as
+  AWS sent it, where DynamoDB's own types would turn floats into Decimals;
+- `expires_at`: the TTL, `retention_days` after the entry was recorded.
+
+The item is written once, with `attribute_not_exists(failure_id)`: a second delivery of the same
+failure changes nothing. A body goes to S3 before its item is written, under a key derived from the
+`failure_id`, so a crash between the two leaves an object the retry overwrites, never an item whose
+body is missing.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from botocore.exceptions import ClientError
+
+from shared.ledger.models import (
+    LedgerEntry,
+    LedgerFilter,
+    LedgerPage,
+    LedgerSummary,
+    RedriveStatus,
+)
+from shared.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_s3 import S3Client
+
+__all__ = [
+    "DEFAULT_INLINE_LIMIT",
+    "FailureLedger",
+    "LedgerEntryNotFoundError",
+    "LedgerError",
+    "iso",
+]
+
+DEFAULT_INLINE_LIMIT: Final = 350 * 1024
+"""Largest item kept whole in DynamoDB: under its 400 KB limit, with room for the index keys."""
+_SUMMARY_FIELDS: Final = tuple(LedgerSummary.model_fields)
+_DETAIL_FIELDS: Final = (
+    "function_error",
+    "status_code",
+    "stack_trace",
+    "delivery",
+    "stream",
+    "rehydration_reason",
+)
+_BODY_FIELDS: Final = ("payload", "has_payload", "response_payload", "records")
+_INDEXES: Final = {"function_name": "by-function", "source_arn": "by-source", "day": "by-day"}
+_DEFAULT_WINDOW: Final = timedelta(days=7)
+
+
+class LedgerError(RuntimeError):
+    """The ledger cannot answer: a missing body object, or a cursor it did not issue."""
+
+
+class LedgerEntryNotFoundError(LedgerError, KeyError):
+    def __init__(self, failure_id: str) -> None:
+        self.failure_id = failure_id
+        super().__init__(
+            f"no ledger entry {failure_id!r} (expired after the retention period, or never recorded)"
+        )
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0])
+
+
+def iso(moment: datetime) -> str:
+    """UTC, microseconds, `Z`: one fixed width, so the strings sort as the moments do."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class FailureLedger:
+    def __init__(
+        self,
+        table: "Table",
+        s3: "S3Client",
+        bucket: str,
+        *,
+        retention_days: int = 90,
+        inline_limit: int = DEFAULT_INLINE_LIMIT,
+        body_prefix: str = "bodies/",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._table = table
+        self._s3 = s3
+        self._bucket = bucket
+        self._retention = timedelta(days=retention_days)
+        self._inline_limit = inline_limit
+        self._body_prefix = body_prefix
+        self._retry = retry or RetryPolicy()
+
+    # ------------------------------------------------------------------ writing
+
+    def exists(self, failure_id: str) -> bool:
+        response = self._retry.call(
+            self._table.get_item,
+            Key={"failure_id": failure_id},
+            ProjectionExpression="failure_id",
+            ConsistentRead=True,
+        )
+        return "Item" in response
+
+    def record(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """Write `entry` unless its `failure_id` is already there. Returns the entry as stored (its
+        body inline or in S3), or None for a duplicate, which changes nothing."""
+        item = _item(entry, self._retention)
+        if _item_size(item) > self._inline_limit:
+            key = f"{self._body_prefix}{entry.failure_id}.json"
+            self._retry.call(
+                self._s3.put_object,
+                Bucket=self._bucket,
+                Key=key,
+                Body=item.pop("body").encode(),
+                ContentType="application/json",
+                ServerSideEncryption="aws:kms",
+            )
+            item["body_s3"] = f"s3://{self._bucket}/{key}"
+            item["body_location"] = "s3"
+        try:
+            self._retry.call(
+                self._table.put_item, Item=item, ConditionExpression=Attr("failure_id").not_exists()
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise
+        return entry.model_copy(update={"body_location": item["body_location"]})
+
+    def mark_redriven(self, failure_id: str, *, at: datetime | None = None) -> None:
+        """Count one more redrive of the entry and mark it redriven."""
+        try:
+            self._retry.call(
+                self._table.update_item,
+                Key={"failure_id": failure_id},
+                UpdateExpression="SET redrive_status = :status, last_redriven_at = :at ADD redrive_count :one",
+                ConditionExpression=Attr("failure_id").exists(),
+                ExpressionAttributeValues={
+                    ":status": RedriveStatus.REDRIVEN.value,
+                    ":at": iso(at or datetime.now(UTC)),
+                    ":one": 1,
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise LedgerEntryNotFoundError(failure_id) from exc
+            raise
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, failure_id: str) -> LedgerEntry:
+        """The whole entry, its body read back from S3 when it is stored there."""
+        response = self._retry.call(self._table.get_item, Key={"failure_id": failure_id}, ConsistentRead=True)
+        item = response.get("Item")
+        if item is None:
+            raise LedgerEntryNotFoundError(failure_id)
+        body = item.get("body")
+        if body is None:
+            body = self._read_body(str(item["body_s3"]))
+        return LedgerEntry.model_validate(
+            _summary_fields(item) | json.loads(str(item.get("detail", "{}"))) | json.loads(str(body))
+        )
+
+    def list(
+        self, selection: LedgerFilter | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> LedgerPage:
+        """Entries matching `selection`, newest first, `limit` at most; pass `cursor` back for more."""
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit must be between 1 and 1000, not {limit}")
+        selection = selection or LedgerFilter()
+        partitions = _partitions(selection)
+        first, start_key = _decode_cursor(cursor, len(partitions))
+        entries: list[LedgerSummary] = []
+        for number in range(first, len(partitions)):
+            attribute, value = partitions[number]
+            for item in self._query(attribute, value, selection, start_key if number == first else None):
+                entries.append(LedgerSummary.model_validate(_summary_fields(item)))
+                if len(entries) == limit:
+                    return LedgerPage(entries=tuple(entries), cursor=_encode_cursor(number, item, attribute))
+        return LedgerPage(entries=tuple(entries), cursor=None)
+
+    def _query(
+        self, attribute: str, value: str, selection: LedgerFilter, start_key: dict[str, Any] | None
+    ) -> Iterator[dict[str, Any]]:
+        low = iso(selection.since) if selection.since else "0"
+        high = f"{iso(selection.until)}~" if selection.until else "9"
+        arguments: dict[str, Any] = {
+            "IndexName": _INDEXES[attribute],
+            "KeyConditionExpression": Key(attribute).eq(value) & Key("list_key").between(low, high),
+            "ScanIndexForward": False,
+        }
+        if (condition := _filter_expression(selection)) is not None:
+            arguments["FilterExpression"] = condition
+        while True:
+            if start_key:
+                arguments["ExclusiveStartKey"] = start_key
+            response = self._retry.call(self._table.query, **arguments)
+            yield from response.get("Items", [])
+            start_key = response.get("LastEvaluatedKey")
+            if not start_key:
+                return
+
+    def _read_body(self, location: str) -> str:
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        try:
+            response = self._retry.call(self._s3.get_object, Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                raise LedgerError(
+                    f"the entry's body is missing from {location}: the object was deleted or expired by the "
+                    "bucket's lifecycle rule before the entry's TTL; the entry's summary is all that is left"
+                ) from exc
+            raise
+        return response["Body"].read().decode()
+
+
+def _item(entry: LedgerEntry, retention: timedelta) -> dict[str, Any]:
+    data = entry.model_dump(mode="json")
+    occurred = iso(entry.occurred_at)
+    item: dict[str, Any] = {name: data[name] for name in _SUMMARY_FIELDS if data[name] is not None}
+    item |= {
+        "occurred_at": occurred,
+        "recorded_at": iso(entry.recorded_at),
+        "list_key": f"{occurred}#{entry.failure_id}",
+        "day": occurred[:10],
+        "body_location": "inline",
+        "detail": json.dumps({name: data[name] for name in _DETAIL_FIELDS}, separators=(",", ":")),
+        "body": json.dumps({name: data[name] for name in _BODY_FIELDS}, separators=(",", ":")),
+        "expires_at": int((entry.recorded_at + retention).timestamp()),
+    }
+    return item
+
+
+def _item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's measure, near enough: names and string values in UTF-8, numbers at most 21 bytes."""
+    return sum(
+        len(name.encode()) + (len(value.encode()) if isinstance(value, str) else 21)
+        for name, value in item.items()
+    )
+
+
+def _summary_fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: int(value) if name in {"attempts", "redrive_count"} else value
+        for name, value in item.items()
+        if name in LedgerSummary.model_fields
+    }
+
+
+def _partitions(selection: LedgerFilter) -> list[tuple[str, str]]:
+    if selection.function_name:
+        return [("function_name", selection.function_name)]
+    if selection.source_arn:
+        return [("source_arn", selection.source_arn)]
+    until = selection.until or datetime.now(UTC)
+    since = selection.since or until - _DEFAULT_WINDOW
+    days = (until.date() - since.date()).days
+    return [("day", (until.date() - timedelta(days=back)).isoformat()) for back in range(days + 1)]
+
+
+def _filter_expression(selection: LedgerFilter) -> ConditionBase | None:
+    conditions: list[ConditionBase] = []
+    if selection.kinds:
+        conditions.append(Attr("kind").is_in(sorted(kind.value for kind in selection.kinds)))
+    if selection.conditions:
+        conditions.append(Attr("condition").is_in(sorted(selection.conditions)))
+    if selection.error_types:
+        conditions.append(Attr("error_type").is_in(sorted(selection.error_types)))
+    if selection.redrive_status:
+        conditions.append(Attr("redrive_status").eq(selection.redrive_status.value))
+    if selection.request_id:
+        conditions.append(Attr("request_id").eq(selection.request_id))
+    if not conditions:
+        return None
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined &= condition
+    return combined
+
+
+def _encode_cursor(partition: int, item: dict[str, Any], attribute: str) -> str:
+    key = {name: item[name] for name in ("failure_id", "list_key", attribute)}
+    return base64.urlsafe_b64encode(json.dumps([partition, key]).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None, partitions: int) -> tuple[int, dict[str, Any] | None]:
+    if cursor is None:
+        return 0, None
+    problem = LedgerError(
+        "the cursor is not one this ledger returned for this filter: list again without a cursor"
+    )
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, binascii.Error) as exc:
+        raise problem from exc
+    match decoded:
+        case [int(partition), dict(key)] if 0 <= partition < partitions:
+            return partition, key
+    raise problem

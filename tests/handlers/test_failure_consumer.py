@@ -1,0 +1,650 @@
+"""The failure consumer against moto: every sample record -> exactly one ledger entry, duplicates
+change nothing, big bodies go to S3, stream records are read back, nothing unreadable is dropped."""
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from shared.failures import FailureKind, FailureRecord, parse_failure
+from shared.ledger import LedgerEntry, LedgerFilter, RehydrationStatus
+from shared.ledger.wiring import failure_ledger
+from tests.events import event_files
+from tests.failure_queue import DESTINATION_BUCKET, queued_failures, sqs_message
+from tests.handlers.conftest import handler_module
+from tests.lambda_context import FakeLambdaContext
+
+consumer = handler_module("FailureConsumerFunction")
+FAILURE_SAMPLES = event_files("failures")
+
+
+@pytest.fixture
+def ledger_aws(aws: dict[str, Any]) -> dict[str, Any]:
+    """The moto account, plus the bucket S3 destinations write to and a queue subscribed to the alerts."""
+    aws["s3"].create_bucket(
+        Bucket=DESTINATION_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    alerts_url = aws["sqs"].create_queue(QueueName="alerts-inbox")["QueueUrl"]
+    alerts_arn = aws["sqs"].get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    aws["sns"].subscribe(
+        TopicArn=aws["alert_topic_arn"],
+        Protocol="sqs",
+        Endpoint=alerts_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    aws["alerts_url"] = alerts_url
+    return aws
+
+
+def consume(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    response: dict[str, Any] = consumer.lambda_handler({"Records": messages}, FakeLambdaContext())
+    return response
+
+
+def ledger_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = aws["dynamodb"].scan(TableName="failure-ledger-test")["Items"]
+    return sorted(items, key=lambda item: item["failure_id"]["S"])
+
+
+def alerts(aws: dict[str, Any]) -> list[str]:
+    """The alerts published since the last call (drained from the subscribed queue)."""
+    bodies = []
+    while (
+        messages := aws["sqs"]
+        .receive_message(QueueUrl=aws["alerts_url"], MaxNumberOfMessages=10)
+        .get("Messages")
+    ):
+        for message in messages:
+            bodies.append(message["Body"])
+            aws["sqs"].delete_message(QueueUrl=aws["alerts_url"], ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def emitted_metrics(output: str) -> dict[str, float]:
+    """Sum of each metric in the EMF documents a handler printed."""
+    totals: dict[str, float] = {}
+    for line in output.splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for definition in document["_aws"]["CloudWatchMetrics"]:
+            for metric in definition["Metrics"]:
+                values = document[metric["Name"]]
+                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
+                    values if isinstance(values, list) else [values]
+                )
+    return totals
+
+
+def assert_entry_matches(entry: LedgerEntry, failure: FailureRecord) -> None:
+    assert entry.kind is failure.kind
+    assert entry.condition == failure.condition
+    assert entry.function_name == failure.function_name
+    assert entry.function_arn == failure.function_arn
+    assert entry.qualifier == failure.qualifier
+    assert entry.source_arn == failure.source_arn
+    assert entry.request_id == failure.request_id
+    assert entry.attempts == failure.attempts
+    if failure.occurred_at is not None:
+        assert entry.occurred_at == failure.occurred_at
+    assert entry.error_type == (failure.error.type if failure.error else None)
+    assert entry.function_error == (failure.error.function_error if failure.error else None)
+    assert entry.stack_trace == (failure.error.stack_trace if failure.error else ())
+    assert entry.payload == failure.payload
+    assert entry.has_payload == failure.has_payload
+    assert entry.response_payload == failure.response_payload
+    assert entry.stream == failure.stream
+
+
+@pytest.mark.parametrize("sample", FAILURE_SAMPLES)
+def test_every_sample_failure_becomes_exactly_one_ledger_entry(
+    sample: str, ledger_aws: dict[str, Any]
+) -> None:
+    # Given the sample, delivered to the failure queue the way AWS would deliver it
+    queued = queued_failures(sample, ledger_aws["s3"])
+    # When the consumer gets the batch
+    response = consume([item.message for item in queued])
+    # Then what is not a failure record is reported for redelivery, never dropped
+    unreadable = [item.message["messageId"] for item in queued if item.expected is None]
+    assert response == {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in unreadable]}
+    # And each failure is one entry holding what AWS said (an async Success record is no failure)
+    failures = {f.failure_id: f for item in queued for f in item.expected or () if f.is_failure}
+    assert [item["failure_id"]["S"] for item in ledger_items(ledger_aws)] == sorted(failures)
+    for failure_id, failure in failures.items():
+        assert_entry_matches(failure_ledger().get(failure_id), failure)
+
+
+def test_every_sample_file_is_delivered(ledger_aws: dict[str, Any]) -> None:
+    # Guards the table above: each sample yields at least one message, and all but the two
+    # deliberately unreadable ones are failure records.
+    unreadable = {
+        sample
+        for sample in FAILURE_SAMPLES
+        for item in queued_failures(sample, ledger_aws["s3"])
+        if item.expected is None
+    }
+    assert unreadable == {"failures/failure-queue/mixed_batch.json"}
+    assert len(FAILURE_SAMPLES) == 35
+
+
+def test_a_duplicate_delivery_changes_nothing_and_alerts_once(ledger_aws: dict[str, Any]) -> None:
+    # Given every sample delivered once
+    batches = [
+        [item.message for item in queued_failures(sample, ledger_aws["s3"])] for sample in FAILURE_SAMPLES
+    ]
+    for batch in batches:
+        consume(batch)
+    before = ledger_items(ledger_aws)
+    # One alert per batch that recorded something new: several samples carry the same failure
+    # through other channels (SNS, EventBridge, S3), which the ledger counts once.
+    seen: set[str] = set()
+    alerting = 0
+    for sample in FAILURE_SAMPLES:
+        queued = queued_failures(sample, ledger_aws["s3"])
+        new = {f.failure_id for item in queued for f in item.expected or () if f.is_failure} - seen
+        alerting += bool(new) or any(item.expected is None for item in queued)
+        seen |= new
+    assert len(alerts(ledger_aws)) == alerting
+    # When every message is delivered again (SQS at-least-once; redrive of the failure queue)
+    responses = [consume(batch) for batch in batches]
+    # Then the ledger is exactly as it was, and the only alert is for the one unreadable message
+    assert ledger_items(ledger_aws) == before
+    [alert] = alerts(ledger_aws)
+    assert "recorded 0 new failure(s)" in alert
+    assert "1 message(s) could not be recorded" in alert
+    assert sum(len(r["batchItemFailures"]) for r in responses) == 1
+
+
+def test_one_alert_per_batch_naming_each_failure_and_group(ledger_aws: dict[str, Any]) -> None:
+    queued = queued_failures("failures/failure-queue/mixed_batch.json", ledger_aws["s3"])
+    consume([item.message for item in queued])
+    [alert] = alerts(ledger_aws)
+    recorded = {f.failure_id for item in queued for f in item.expected or ()}
+    assert len(recorded) == 4
+    for failure_id in recorded:
+        assert failure_id in alert
+    assert "RetriesExhausted" in alert
+    assert "ZeroReservedConcurrency" in alert
+    assert "1 message(s) could not be recorded" in alert
+
+
+def test_redelivered_failures_alone_send_no_alert(ledger_aws: dict[str, Any]) -> None:
+    messages = [
+        item.message
+        for item in queued_failures("failures/failure-queue/stream_kinesis.json", ledger_aws["s3"])
+    ]
+    consume(messages)
+    assert len(alerts(ledger_aws)) == 1
+    consume(messages)
+    assert alerts(ledger_aws) == []
+
+
+def test_an_alert_that_cannot_be_sent_does_not_fail_the_batch(
+    ledger_aws: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:deleted-topic")
+    messages = [
+        item.message
+        for item in queued_failures("failures/failure-queue/async_retries_exhausted.json", ledger_aws["s3"])
+    ]
+    assert consume(messages) == {"batchItemFailures": []}
+    assert len(ledger_items(ledger_aws)) == 1
+    assert "the batch's alert was not sent" in caplog.text
+    assert emitted_metrics(capsys.readouterr().out)["AlertsNotSent"] == 1
+
+
+def async_record(payload: Any, request_id: str = "0f8c7a55-5b1c-4e8e-9a0f-2d6c1b7e4a10") -> dict[str, Any]:
+    return {
+        "version": "1.0",
+        "timestamp": "2026-11-21T09:00:00.000Z",
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:order-events-test:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "ValueError", "errorMessage": "boom"},
+    }
+
+
+def test_an_oversized_payload_goes_to_s3_encrypted_and_reads_back_intact(ledger_aws: dict[str, Any]) -> None:
+    # Given a failed event of about 500 KB (an item may not pass 400 KB), with values JSON must keep exact
+    payload = {"blob": "x" * 500_000, "price": 0.1, "big": 2**70, "none": None, "nested": [{"é": "ü"}]}
+    record = async_record(payload)
+    # When it is consumed
+    assert consume([sqs_message(json.dumps(record))]) == {"batchItemFailures": []}
+    # Then its body is in S3, encrypted with KMS, and the entry reads back equal to the event
+    [item] = ledger_items(ledger_aws)
+    assert item["body_location"] == {"S": "s3"}
+    assert "body" not in item
+    bucket, _, key = item["body_s3"]["S"].removeprefix("s3://").partition("/")
+    assert bucket == "failure-ledger-test"
+    assert ledger_aws["s3"].head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "aws:kms"
+    entry = failure_ledger().get(item["failure_id"]["S"])
+    assert entry.payload == payload
+    assert entry.body_location == "s3"
+    assert entry.response_payload == {"errorType": "ValueError", "errorMessage": "boom"}
+
+
+def test_a_small_payload_stays_inline(ledger_aws: dict[str, Any]) -> None:
+    consume([sqs_message(json.dumps(async_record({"order_id": "o-1"})))])
+    [item] = ledger_items(ledger_aws)
+    assert item["body_location"] == {"S": "inline"}
+    assert ledger_aws["s3"].list_objects_v2(Bucket="failure-ledger-test").get("KeyCount") == 0
+
+
+def test_an_entry_whose_body_object_is_gone_says_so(ledger_aws: dict[str, Any]) -> None:
+    from shared.ledger import LedgerError
+
+    consume([sqs_message(json.dumps(async_record({"blob": "x" * 400_000})))])
+    [item] = ledger_items(ledger_aws)
+    bucket, _, key = item["body_s3"]["S"].removeprefix("s3://").partition("/")
+    ledger_aws["s3"].delete_object(Bucket=bucket, Key=key)
+    with pytest.raises(LedgerError, match="body is missing"):
+        failure_ledger().get(item["failure_id"]["S"])
+
+
+# ---------------------------------------------------------------- stream rehydration
+
+
+def kinesis_failure(stream_arn: str, first: str, last: str, batch_size: int) -> dict[str, Any]:
+    return {
+        "requestContext": {
+            "requestId": "c9b8a7d6-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
+            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:kinesis-orders-test",
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 4,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": None},
+        "version": "1.0",
+        "timestamp": "2026-11-21T10:00:03.863Z",
+        "KinesisBatchInfo": {
+            "shardId": "shardId-000000000000",
+            "startSequenceNumber": first,
+            "endSequenceNumber": last,
+            "approximateArrivalOfFirstRecord": "2026-11-21T10:00:01.427Z",
+            "approximateArrivalOfLastRecord": "2026-11-21T10:00:01.427Z",
+            "batchSize": batch_size,
+            "streamArn": stream_arn,
+        },
+    }
+
+
+@pytest.fixture
+def kinesis_stream(ledger_aws: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    kinesis = boto3.client("kinesis")
+    kinesis.create_stream(StreamName="orders-test", ShardCount=1)
+    arn = kinesis.describe_stream(StreamName="orders-test")["StreamDescription"]["StreamARN"]
+    put = []
+    for number in range(10):
+        data = json.dumps({"order_id": f"o-{number}", "revision": 1}).encode()
+        response = kinesis.put_record(StreamARN=arn, Data=data, PartitionKey=f"o-{number}")
+        put.append({"sequence": response["SequenceNumber"], "data": data, "key": f"o-{number}"})
+    return arn, put
+
+
+def test_kinesis_records_are_read_back_exactly_between_the_sequence_numbers(
+    kinesis_stream: tuple[str, list[dict[str, Any]]], ledger_aws: dict[str, Any]
+) -> None:
+    arn, put = kinesis_stream
+    failure = kinesis_failure(arn, put[3]["sequence"], put[6]["sequence"], batch_size=4)
+    assert consume([sqs_message(json.dumps(failure))]) == {"batchItemFailures": []}
+    entry = failure_ledger().get(parse_failure(failure).failure_id)
+    assert entry.rehydration_status is RehydrationStatus.COMPLETE
+    assert [record["kinesis"]["sequenceNumber"] for record in entry.records] == [
+        p["sequence"] for p in put[3:7]
+    ]  # type: ignore[index,call-overload]
+    for record, sent in zip(entry.records, put[3:7], strict=True):
+        # As Lambda delivers a Kinesis record (base64 data), ready to be replayed to the processor
+        assert record["eventSource"] == "aws:kinesis"
+        assert record["eventSourceARN"] == arn
+        assert record["eventID"] == f"shardId-000000000000:{sent['sequence']}"
+        assert record["kinesis"]["partitionKey"] == sent["key"]  # type: ignore[index,call-overload]
+        assert base64.b64decode(record["kinesis"]["data"]) == sent["data"]  # type: ignore[index,call-overload,arg-type]
+
+
+def test_kinesis_records_partly_past_retention_are_kept_and_the_gap_is_said(
+    kinesis_stream: tuple[str, list[dict[str, Any]]],
+    ledger_aws: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A start sequence number before the oldest record left reads from the trim horizon.
+    arn, put = kinesis_stream
+    failure = kinesis_failure(arn, "0", put[1]["sequence"], batch_size=5)
+    consume([sqs_message(json.dumps(failure))])
+    entry = failure_ledger().get(parse_failure(failure).failure_id)
+    assert entry.rehydration_status is RehydrationStatus.PARTIAL
+    assert entry.rehydration_reason is not None
+    assert "had left" in entry.rehydration_reason
+    assert [record["kinesis"]["sequenceNumber"] for record in entry.records] == [
+        put[0]["sequence"],
+        put[1]["sequence"],
+    ]  # type: ignore[index,call-overload]
+    assert emitted_metrics(capsys.readouterr().out)["StreamRecordsLost"] == 1
+
+
+def test_a_deleted_stream_makes_the_entry_expired_and_still_recorded(ledger_aws: dict[str, Any]) -> None:
+    failure = kinesis_failure("arn:aws:kinesis:eu-west-1:123456789012:stream/deleted", "1", "4", batch_size=4)
+    assert consume([sqs_message(json.dumps(failure))]) == {"batchItemFailures": []}
+    entry = failure_ledger().get(parse_failure(failure).failure_id)
+    assert entry.rehydration_status is RehydrationStatus.EXPIRED
+    assert entry.records == ()
+    assert entry.stream is not None  # the pointer is kept: what failed is still known
+    assert [alert for alert in alerts(ledger_aws) if "no longer readable" in alert]
+
+
+def test_dynamodb_stream_records_are_read_back_exactly_between_the_sequence_numbers(
+    ledger_aws: dict[str, Any],
+) -> None:
+    dynamodb = ledger_aws["dynamodb"]
+    description = dynamodb.create_table(
+        TableName="order-outbox-test",
+        AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+    stream_arn = description["LatestStreamArn"]
+    for number in range(5):
+        dynamodb.put_item(
+            TableName="order-outbox-test",
+            Item={
+                "order_id": {"S": f"o-{number}"},
+                "blob": {"B": bytes([number, 255])},
+                "total": {"N": "12.50"},
+            },
+        )
+    streams = boto3.client("dynamodbstreams")
+    shard_id = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+    )
+    written = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    failure = {
+        "requestContext": {
+            "requestId": "1b2c3d4e-5f60-4718-8293-a4b5c6d7e8f9",
+            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:dynamodb-orders-test",
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 4,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2026-11-21T10:00:03.863Z",
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": written[1]["dynamodb"]["SequenceNumber"],
+            "endSequenceNumber": written[3]["dynamodb"]["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": "2026-11-21T10:00:01Z",
+            "approximateArrivalOfLastRecord": "2026-11-21T10:00:01Z",
+            "batchSize": 3,
+            "streamArn": stream_arn,
+        },
+    }
+    assert consume([sqs_message(json.dumps(failure))]) == {"batchItemFailures": []}
+    entry = failure_ledger().get(parse_failure(failure).failure_id)
+    assert entry.rehydration_status is RehydrationStatus.COMPLETE
+    assert len(entry.records) == 3
+    for record, original in zip(entry.records, written[1:4], strict=True):
+        # As Lambda delivers a DynamoDB stream record: wire-format images, binary in base64, epoch seconds
+        change = record["dynamodb"]
+        assert isinstance(change, dict)
+        assert change["SequenceNumber"] == original["dynamodb"]["SequenceNumber"]
+        assert change["Keys"] == original["dynamodb"]["Keys"]
+        assert change["NewImage"]["blob"] == {
+            "B": base64.b64encode(original["dynamodb"]["NewImage"]["blob"]["B"]).decode()
+        }  # type: ignore[index,call-overload]
+        assert change["NewImage"]["total"] == {"N": "12.50"}  # type: ignore[index,call-overload]
+        assert isinstance(change["ApproximateCreationDateTime"], int | float)
+        assert record["eventName"] == "INSERT"
+        assert record["eventSourceARN"] == stream_arn
+
+
+def test_a_redelivered_stream_failure_is_not_read_back_again(
+    kinesis_stream: tuple[str, list[dict[str, Any]]], ledger_aws: dict[str, Any], mocker: Any
+) -> None:
+    arn, put = kinesis_stream
+    message = sqs_message(
+        json.dumps(kinesis_failure(arn, put[0]["sequence"], put[1]["sequence"], batch_size=2))
+    )
+    consume([message])
+    reads = mocker.spy(failure_ledger(), "record")
+    consume([message])
+    assert reads.call_count == 0
+    assert len(ledger_items(ledger_aws)) == 1
+
+
+# ---------------------------------------------------------------- nothing lost
+
+
+def test_an_unreadable_message_ends_in_the_consumers_dlq_after_max_receive_count(
+    ledger_aws: dict[str, Any],
+) -> None:
+    # Given the failure queue with its redrive policy (as in the template: maxReceiveCount to a DLQ)
+    sqs = ledger_aws["sqs"]
+    dlq_url = sqs.create_queue(QueueName="orders-failures-dlq-test")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue_url = sqs.create_queue(
+        QueueName="orders-failures-loop-test",
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(async_record({"order_id": "o-1"})))
+    sqs.send_message(QueueUrl=queue_url, MessageBody='{"note": "not a failure record"}')
+    # When Lambda's SQS mapping polls, invokes the consumer and deletes what it did not report, until empty
+    for _ in range(5):
+        received = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not received:
+            continue
+        event = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:orders-failures-loop-test",
+                "awsRegion": "eu-west-1",
+            }
+            for m in received
+        ]
+        failed = {f["itemIdentifier"] for f in consume(event)["batchItemFailures"]}
+        for m in received:
+            if m["MessageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    # Then the failure is in the ledger and the unreadable message is in the DLQ, intact
+    assert len(ledger_items(ledger_aws)) == 1
+    [parked] = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)["Messages"]
+    assert parked["Body"] == '{"note": "not a failure record"}'
+    assert sqs.receive_message(QueueUrl=queue_url).get("Messages", []) == []
+
+
+def test_a_throttled_ledger_reports_the_message_instead_of_losing_it(
+    ledger_aws: dict[str, Any], mocker: Any
+) -> None:
+    throttled = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem"
+    )
+    table = failure_ledger()._table
+    put = mocker.patch.object(table, "put_item", side_effect=throttled)
+    message = sqs_message(json.dumps(async_record({"order_id": "o-1"})))
+    assert consume([message]) == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
+    assert put.call_count > 1  # retried within the invocation before giving the message back
+    mocker.stop(put)
+    assert consume([message]) == {"batchItemFailures": []}
+    assert len(ledger_items(ledger_aws)) == 1
+
+
+def test_a_throttle_that_passes_is_retried_within_the_invocation(
+    ledger_aws: dict[str, Any], mocker: Any
+) -> None:
+    table = failure_ledger()._table
+    real_put = table.put_item
+    throttles = iter(
+        [ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")] * 2
+    )
+
+    def flaky_put(**kwargs: Any) -> Any:
+        if (error := next(throttles, None)) is not None:
+            raise error
+        return real_put(**kwargs)
+
+    put = mocker.patch.object(table, "put_item", side_effect=flaky_put)
+    assert consume([sqs_message(json.dumps(async_record({"order_id": "o-2"})))]) == {"batchItemFailures": []}
+    assert len(ledger_items(ledger_aws)) == 1
+    assert put.call_count == 3
+
+
+def test_an_s3_test_event_is_acknowledged_and_records_nothing(ledger_aws: dict[str, Any]) -> None:
+    body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": DESTINATION_BUCKET})
+    assert consume([sqs_message(body)]) == {"batchItemFailures": []}
+    assert ledger_items(ledger_aws) == []
+
+
+def test_an_s3_notification_for_a_missing_object_is_reported(ledger_aws: dict[str, Any]) -> None:
+    body = json.dumps(
+        {
+            "Records": [
+                {
+                    "eventSource": "aws:s3",
+                    "s3": {"bucket": {"name": DESTINATION_BUCKET}, "object": {"key": "aws/lambda/gone"}},
+                }
+            ]
+        }
+    )
+    message = sqs_message(body)
+    assert consume([message]) == {"batchItemFailures": [{"itemIdentifier": message["messageId"]}]}
+
+
+# ---------------------------------------------------------------- the query API
+
+
+def record_failures(count: int, *, function: str, condition: str, error_type: str, day: int) -> list[str]:
+    ids = []
+    for number in range(count):
+        record = async_record({"n": number}, request_id=f"{function}-{condition}-{day}-{number}")
+        record["timestamp"] = f"2026-11-{day:02d}T10:{number // 60:02d}:{number % 60:02d}.000Z"
+        record["requestContext"]["functionArn"] = (
+            f"arn:aws:lambda:eu-west-1:123456789012:function:{function}:$LATEST"
+        )
+        record["requestContext"]["condition"] = condition
+        record["responsePayload"] = {"errorType": error_type, "errorMessage": "boom"}
+        consume([sqs_message(json.dumps(record))])
+        ids.append(parse_failure(record).failure_id)
+    return ids
+
+
+def test_list_by_function_newest_first_with_filters_and_pages(ledger_aws: dict[str, Any]) -> None:
+    a_retries = record_failures(
+        12, function="fn-a", condition="RetriesExhausted", error_type="ValueError", day=19
+    )
+    a_age = record_failures(
+        3, function="fn-a", condition="EventAgeExceeded", error_type="TimeoutError", day=20
+    )
+    record_failures(4, function="fn-b", condition="RetriesExhausted", error_type="ValueError", day=20)
+    ledger = failure_ledger()
+
+    # Pages of 5 over fn-a's 15 entries: each once, newest first
+    seen, cursor = [], None
+    while True:
+        page = ledger.list(LedgerFilter(function_name="fn-a"), limit=5, cursor=cursor)
+        seen.extend(page.entries)
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert sorted(e.failure_id for e in seen) == sorted(a_retries + a_age)
+    assert [e.occurred_at for e in seen] == sorted((e.occurred_at for e in seen), reverse=True)
+
+    only_age = ledger.list(LedgerFilter(function_name="fn-a", conditions=frozenset({"EventAgeExceeded"})))
+    assert sorted(e.failure_id for e in only_age.entries) == sorted(a_age)
+    by_error = ledger.list(LedgerFilter(function_name="fn-a", error_types=frozenset({"TimeoutError"})))
+    assert {e.error_type for e in by_error.entries} == {"TimeoutError"}
+    window = ledger.list(
+        LedgerFilter(
+            function_name="fn-a",
+            since=datetime(2026, 11, 20, tzinfo=UTC),
+            until=datetime(2026, 11, 21, tzinfo=UTC),
+        )
+    )
+    assert sorted(e.failure_id for e in window.entries) == sorted(a_age)
+
+
+def test_list_by_day_across_functions_and_by_request_id(ledger_aws: dict[str, Any]) -> None:
+    record_failures(2, function="fn-a", condition="RetriesExhausted", error_type="ValueError", day=19)
+    b = record_failures(3, function="fn-b", condition="RetriesExhausted", error_type="ValueError", day=20)
+    ledger = failure_ledger()
+    day = ledger.list(
+        LedgerFilter(since=datetime(2026, 11, 20, tzinfo=UTC), until=datetime(2026, 11, 20, 23, tzinfo=UTC))
+    )
+    assert sorted(e.failure_id for e in day.entries) == sorted(b)
+    week = ledger.list(LedgerFilter(until=datetime(2026, 11, 21, tzinfo=UTC)))
+    assert len(week.entries) == 5
+    one = ledger.list(
+        LedgerFilter(until=datetime(2026, 11, 21, tzinfo=UTC), request_id="fn-b-RetriesExhausted-20-1")
+    )
+    assert [e.failure_id for e in one.entries] == [b[1]]
+
+
+def test_list_by_source_finds_stream_failures(
+    kinesis_stream: tuple[str, list[dict[str, Any]]], ledger_aws: dict[str, Any]
+) -> None:
+    arn, put = kinesis_stream
+    failure = kinesis_failure(arn, put[0]["sequence"], put[0]["sequence"], batch_size=1)
+    consume([sqs_message(json.dumps(failure))])
+    page = failure_ledger().list(LedgerFilter(source_arn=arn, kinds=frozenset({FailureKind.STREAM})))
+    assert [e.failure_id for e in page.entries] == [parse_failure(failure).failure_id]
+    assert page.entries[0].rehydration_status is RehydrationStatus.COMPLETE
+
+
+def test_mark_redriven_counts_each_redrive_and_filters(ledger_aws: dict[str, Any]) -> None:
+    from shared.ledger import LedgerEntryNotFoundError, RedriveStatus
+
+    [first, second] = record_failures(
+        2, function="fn-a", condition="RetriesExhausted", error_type="ValueError", day=20
+    )
+    ledger = failure_ledger()
+    ledger.mark_redriven(first)
+    ledger.mark_redriven(first)
+    entry = ledger.get(first)
+    assert entry.redrive_status is RedriveStatus.REDRIVEN
+    assert entry.redrive_count == 2
+    assert entry.last_redriven_at is not None
+    pending = ledger.list(LedgerFilter(function_name="fn-a", redrive_status=RedriveStatus.PENDING))
+    assert [e.failure_id for e in pending.entries] == [second]
+    with pytest.raises(LedgerEntryNotFoundError, match="no ledger entry"):
+        ledger.mark_redriven("async-0000")
+    with pytest.raises(LedgerEntryNotFoundError):
+        ledger.get("async-0000")
+
+
+def test_a_cursor_from_elsewhere_is_refused_clearly(ledger_aws: dict[str, Any]) -> None:
+    from shared.ledger import LedgerError
+
+    for cursor in (
+        "not-base64!",
+        base64.urlsafe_b64encode(b"[9, {}]").decode(),
+        base64.urlsafe_b64encode(b"{}").decode(),
+    ):
+        with pytest.raises(LedgerError, match="list again without a cursor"):
+            failure_ledger().list(LedgerFilter(function_name="fn-a"), cursor=cursor)
+    with pytest.raises(ValueError, match="limit"):
+        failure_ledger().list(limit=0)
