@@ -46,10 +46,6 @@ class Rehydration(BaseModel):
     reason: str | None = None
     """Why the records are not all there (PARTIAL, EXPIRED, UNSUPPORTED)."""
 
-    @property
-    def lost(self) -> bool:
-        return self.status in {RehydrationStatus.PARTIAL, RehydrationStatus.EXPIRED}
-
 
 class RedriveStatus(StrEnum):
     PENDING = "pending"
