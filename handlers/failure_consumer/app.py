@@ -50,7 +50,14 @@ def lambda_handler(
             raise
 
     response = process_batch(event, context, processor, record_failures, metrics)
-    report.unreadable = len(response["batchItemFailures"])
+    failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
+    report.unreadable = len(failed)
+    report.newly_unreadable = sum(
+        1
+        for message in event["Records"]
+        if message["messageId"] in failed
+        and message.get("attributes", {}).get("ApproximateReceiveCount") == "1"
+    )
     report.publish_metrics(metrics)
     if alerts is not None and report.worth_alerting:
         try:

@@ -48,6 +48,7 @@ __all__ = [
 
 _ERROR_MESSAGE_LIMIT: Final = 1024
 """Of the error message kept in the summary (the whole message stays in the body's response)."""
+_ERROR_TYPE_LIMIT: Final = 256
 _NONE: Final = "none"
 """Dimension value for a missing function, condition or error type (CloudWatch refuses empty values)."""
 
@@ -85,7 +86,7 @@ def ledger_entry(failure: FailureRecord, rehydration: Rehydration, *, recorded_a
         attempts=failure.attempts,
         occurred_at=failure.occurred_at or recorded_at,
         recorded_at=recorded_at,
-        error_type=error.type if error else None,
+        error_type=error.type[:_ERROR_TYPE_LIMIT] if error and error.type else None,
         error_message=error.message[:_ERROR_MESSAGE_LIMIT] if error and error.message else None,
         function_error=error.function_error if error else None,
         status_code=error.status_code if error else None,
@@ -176,6 +177,9 @@ class BatchReport:
     consumed: list[Consumed] = field(default_factory=list)
     unreadable: int = 0
     """Messages the consumer could not record (retried, then kept in its DLQ)."""
+    newly_unreadable: int = 0
+    """Of those, the ones received for the first time: a message is alerted on once, not at
+    every redelivery (its arrival in the DLQ has an alarm of its own)."""
 
     def add(self, consumed: Iterable[Consumed]) -> None:
         self.consumed.extend(consumed)
@@ -188,12 +192,13 @@ class BatchReport:
         return [
             item
             for item in self.of(ConsumedAs.RECORDED)
-            if item.rehydration in {RehydrationStatus.PARTIAL, RehydrationStatus.EXPIRED}
+            if item.rehydration
+            in {RehydrationStatus.PARTIAL, RehydrationStatus.EXPIRED, RehydrationStatus.UNREADABLE}
         ]
 
     @property
     def worth_alerting(self) -> bool:
-        return bool(self.of(ConsumedAs.RECORDED) or self.unreadable)
+        return bool(self.of(ConsumedAs.RECORDED) or self.newly_unreadable)
 
     def by_group(self) -> Counter[tuple[str, str, str]]:
         return Counter(
@@ -252,7 +257,8 @@ class BatchReport:
         if lost := self.lost_stream_records:
             lines += [
                 "",
-                f"stream records no longer readable (retention) for: {', '.join(i.failure_id or '' for i in lost)}",
+                f"stream records not all read back for: {', '.join(i.failure_id or '' for i in lost)} "
+                "(each entry's rehydration_reason says why)",
             ]
         if duplicates := self.of(ConsumedAs.DUPLICATE):
             lines += ["", f"{len(duplicates)} duplicate deliveries changed nothing."]

@@ -33,6 +33,9 @@ class RehydrationStatus(StrEnum):
     """Some records had already left the stream (retention) or could not be read to the end."""
     EXPIRED = "expired"
     """None could be read: past the stream's retention, or the stream or shard is gone."""
+    UNREADABLE = "unreadable"
+    """AWS refused the read for another reason (access denied, an invalid sequence number): the
+    records may still be in the stream; `rehydration_reason` says what AWS answered."""
     UNSUPPORTED = "unsupported"
     """A Kafka failure: records are read back from the topic, which the consumer does not reach."""
 

@@ -5,11 +5,13 @@ They stay readable only for the stream's retention (24 hours by default), so the
 them back at once: `GetShardIterator` AT_SEQUENCE_NUMBER on the first, then `GetRecords` up to
 the last. The records are kept as Lambda delivers them in a batch event (`Records` items), so a
 redrive can send them to the stream processor as they came, except `invokeIdentityArn` (Kinesis),
-the role of the function invoked, which the redrive fills in.
+the role of the function invoked, which a redrive must fill in.
 
 What cannot be read is said, never hidden: records already trimmed make the result PARTIAL or
-EXPIRED, with the reason. Throttling is retried within the invocation; any other error is raised,
-so the failure record is retried and, failing that, kept in the consumer's DLQ.
+EXPIRED, a read AWS refuses (access denied, a bad sequence number) UNREADABLE, each with the
+reason, and the entry is recorded all the same: the pointer is what the ledger must not lose.
+Throttling and other transient errors are retried within the invocation, then raised, so that the
+message is delivered again while the records may still be read.
 """
 
 import base64
@@ -22,7 +24,7 @@ from pydantic import JsonValue
 
 from shared.failures.record import FailureKind, FailureRecord, StreamPointer
 from shared.ledger.models import Rehydration, RehydrationStatus
-from shared.retry import RetryPolicy
+from shared.retry import ErrorClass, RetryPolicy, classify
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
@@ -32,7 +34,8 @@ __all__ = ["StreamRehydrator"]
 
 _GONE: Final = frozenset({"ResourceNotFoundException", "TrimmedDataAccessException"})
 """Errors that mean the records cannot be read any more: the stream or shard is gone, or the
-position is past the retention (DynamoDB Streams says so; Kinesis starts at the trim horizon)."""
+position is past the retention (DynamoDB Streams says so). Should Kinesis answer from the oldest
+record left instead, `_judge` sees the gap and reports it."""
 _KINESIS_PAGE_LIMIT: Final = 10_000
 _DYNAMODB_PAGE_LIMIT: Final = 1_000
 _MAX_EMPTY_PAGES: Final = 5
@@ -77,11 +80,15 @@ class StreamRehydrator:
             for record in read(pointer.stream_arn, pointer.shard_id, pointer):
                 records.append(record)
         except ClientError as exc:
+            if classify(exc) is ErrorClass.TRANSIENT:
+                raise
             code = exc.response.get("Error", {}).get("Code", "")
             if code not in _GONE:
-                raise
+                status = RehydrationStatus.UNREADABLE
+            else:
+                status = RehydrationStatus.PARTIAL if records else RehydrationStatus.EXPIRED
             return Rehydration(
-                status=RehydrationStatus.PARTIAL if records else RehydrationStatus.EXPIRED,
+                status=status,
                 records=tuple(records),
                 reason=f"{code} from {pointer.source}: {exc.response.get('Error', {}).get('Message', '')}".strip(),
             )

@@ -6,22 +6,26 @@ Item layout (the table's key is `failure_id`; three sparse indexes share the sor
 - `by-function` (`function_name`), `by-source` (`source_arn`: the stream, or the DLQ a message was
   read from) and `by-day` (`day`, `YYYY-MM-DD` of `occurred_at`) project the summary only;
 - `detail`: the error's details, the delivery and the stream pointer, as JSON text;
-- `body`: the original event(s) as JSON text, or `body_s3` (`s3://bucket/key`) when the item would
-  pass `inline_limit` bytes (DynamoDB's limit is 400 KB). JSON text keeps every value exactly as
-  AWS sent it, where DynamoDB's own types would turn floats into Decimals;
-- `expires_at`: the TTL, `retention_days` after the entry was recorded.
+- `body`: the original event(s) as JSON text. JSON text keeps every value exactly as AWS sent it,
+  where DynamoDB's own types would turn floats into Decimals;
+- when the item would pass `inline_limit` bytes (DynamoDB's limit is 400 KB), `detail` and `body`
+  go to one S3 object instead, named in `body_s3` (`s3://bucket/key`);
+- `expires_at`: the TTL, `retention_days` after the entry was recorded. Past it, an entry is gone
+  for `get` and `list`, even before DynamoDB deletes it (which can take days).
 
 The item is written once, with `attribute_not_exists(failure_id)`: a second delivery of the same
-failure changes nothing. A body goes to S3 before its item is written, under a key derived from the
-`failure_id`, so a crash between the two leaves an object the retry overwrites, never an item whose
-body is missing.
+failure changes nothing. A body goes to S3 before its item is written, under a key derived from its
+content, so a crash between the two leaves at worst an unreferenced object (the bucket's lifecycle
+removes it), never an item whose body is missing.
 """
 
 import base64
 import binascii
+import hashlib
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
@@ -95,6 +99,7 @@ class FailureLedger:
         inline_limit: int = DEFAULT_INLINE_LIMIT,
         body_prefix: str = "bodies/",
         retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._table = table
         self._s3 = s3
@@ -103,6 +108,7 @@ class FailureLedger:
         self._inline_limit = inline_limit
         self._body_prefix = body_prefix
         self._retry = retry or RetryPolicy()
+        self._clock = clock
 
     # ------------------------------------------------------------------ writing
 
@@ -120,12 +126,18 @@ class FailureLedger:
         body inline or in S3), or None for a duplicate, which changes nothing."""
         item = _item(entry, self._retention)
         if _item_size(item) > self._inline_limit:
-            key = f"{self._body_prefix}{entry.failure_id}.json"
+            # The error's details go along: a stack trace alone can be hundreds of KB.
+            content = json.dumps(
+                json.loads(item.pop("detail")) | json.loads(item.pop("body")), separators=(",", ":")
+            ).encode()
+            # Named by its content: two deliveries of one failure racing each other each write their
+            # own object, and the item that wins the conditional put names the one it was built with.
+            key = f"{self._body_prefix}{entry.failure_id}/{hashlib.sha256(content).hexdigest()[:32]}.json"
             self._retry.call(
                 self._s3.put_object,
                 Bucket=self._bucket,
                 Key=key,
-                Body=item.pop("body").encode(),
+                Body=content,
                 ContentType="application/json",
                 ServerSideEncryption="aws:kms",
             )
@@ -166,7 +178,9 @@ class FailureLedger:
         """The whole entry, its body read back from S3 when it is stored there."""
         response = self._retry.call(self._table.get_item, Key={"failure_id": failure_id}, ConsistentRead=True)
         item = response.get("Item")
-        if item is None:
+        # DynamoDB deletes expired items up to a few days late; the bucket's lifecycle may have
+        # removed the body already. Past its TTL an entry is gone, whatever is left of it.
+        if item is None or int(str(item["expires_at"])) <= self._clock().timestamp():
             raise LedgerEntryNotFoundError(failure_id)
         body = item.get("body")
         if body is None:
@@ -178,19 +192,34 @@ class FailureLedger:
     def list(
         self, selection: LedgerFilter | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> LedgerPage:
-        """Entries matching `selection`, newest first, `limit` at most; pass `cursor` back for more."""
+        """Entries matching `selection`, newest first, `limit` at most; pass `cursor` back, with the
+        same `selection`, for the next page."""
         if not 1 <= limit <= 1000:
             raise ValueError(f"limit must be between 1 and 1000, not {limit}")
         selection = selection or LedgerFilter()
-        partitions = _partitions(selection)
-        first, start_key = _decode_cursor(cursor, len(partitions))
+        fingerprint = _fingerprint(selection)
+        position = _Position.decode(cursor, fingerprint) if cursor else None
+        # The days listed are fixed by the first page, so that a later page never reads another day.
+        newest_day = (
+            position.newest_day if position else (selection.until or self._clock()).date().isoformat()
+        )
+        attribute, partitions = _partitions(selection, newest_day)
+        first = 0
+        if position:
+            if position.partition not in partitions:
+                raise _bad_cursor()
+            first = partitions.index(position.partition)
         entries: list[LedgerSummary] = []
-        for number in range(first, len(partitions)):
-            attribute, value = partitions[number]
-            for item in self._query(attribute, value, selection, start_key if number == first else None):
+        for partition in partitions[first:]:
+            start_key = position.key if position and partition == position.partition else None
+            for item in self._query(attribute, partition, selection, start_key):
                 entries.append(LedgerSummary.model_validate(_summary_fields(item)))
                 if len(entries) == limit:
-                    return LedgerPage(entries=tuple(entries), cursor=_encode_cursor(number, item, attribute))
+                    key = {name: item[name] for name in ("failure_id", "list_key", attribute)}
+                    return LedgerPage(
+                        entries=tuple(entries),
+                        cursor=_Position(fingerprint, newest_day, partition, key).encode(),
+                    )
         return LedgerPage(entries=tuple(entries), cursor=None)
 
     def _query(
@@ -201,10 +230,9 @@ class FailureLedger:
         arguments: dict[str, Any] = {
             "IndexName": _INDEXES[attribute],
             "KeyConditionExpression": Key(attribute).eq(value) & Key("list_key").between(low, high),
+            "FilterExpression": _filter_expression(selection, now=self._clock()),
             "ScanIndexForward": False,
         }
-        if (condition := _filter_expression(selection)) is not None:
-            arguments["FilterExpression"] = condition
         while True:
             if start_key:
                 arguments["ExclusiveStartKey"] = start_key
@@ -261,53 +289,68 @@ def _summary_fields(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _partitions(selection: LedgerFilter) -> list[tuple[str, str]]:
+def _partitions(selection: LedgerFilter, newest_day: str) -> tuple[str, list[str]]:
+    """The index attribute to query and its values, in the order they are read."""
     if selection.function_name:
-        return [("function_name", selection.function_name)]
+        return "function_name", [selection.function_name]
     if selection.source_arn:
-        return [("source_arn", selection.source_arn)]
-    until = selection.until or datetime.now(UTC)
-    since = selection.since or until - _DEFAULT_WINDOW
-    days = (until.date() - since.date()).days
-    return [("day", (until.date() - timedelta(days=back)).isoformat()) for back in range(days + 1)]
+        return "source_arn", [selection.source_arn]
+    newest = date.fromisoformat(newest_day)
+    oldest = selection.since.date() if selection.since else newest - _DEFAULT_WINDOW
+    return "day", [(newest - timedelta(days=back)).isoformat() for back in range((newest - oldest).days + 1)]
 
 
-def _filter_expression(selection: LedgerFilter) -> ConditionBase | None:
-    conditions: list[ConditionBase] = []
+def _filter_expression(selection: LedgerFilter, *, now: datetime) -> ConditionBase:
+    # Past its TTL an entry is gone, even while DynamoDB has not deleted it yet.
+    combined: ConditionBase = Attr("expires_at").gt(int(now.timestamp()))
     if selection.kinds:
-        conditions.append(Attr("kind").is_in(sorted(kind.value for kind in selection.kinds)))
+        combined &= Attr("kind").is_in(sorted(kind.value for kind in selection.kinds))
     if selection.conditions:
-        conditions.append(Attr("condition").is_in(sorted(selection.conditions)))
+        combined &= Attr("condition").is_in(sorted(selection.conditions))
     if selection.error_types:
-        conditions.append(Attr("error_type").is_in(sorted(selection.error_types)))
+        combined &= Attr("error_type").is_in(sorted(selection.error_types))
     if selection.redrive_status:
-        conditions.append(Attr("redrive_status").eq(selection.redrive_status.value))
+        combined &= Attr("redrive_status").eq(selection.redrive_status.value)
     if selection.request_id:
-        conditions.append(Attr("request_id").eq(selection.request_id))
-    if not conditions:
-        return None
-    combined = conditions[0]
-    for condition in conditions[1:]:
-        combined &= condition
+        combined &= Attr("request_id").eq(selection.request_id)
     return combined
 
 
-def _encode_cursor(partition: int, item: dict[str, Any], attribute: str) -> str:
-    key = {name: item[name] for name in ("failure_id", "list_key", attribute)}
-    return base64.urlsafe_b64encode(json.dumps([partition, key]).encode()).decode()
+def _fingerprint(selection: LedgerFilter) -> str:
+    """The same for the same filter in any process (sets sorted), so a cursor can be checked."""
+    data = {
+        name: sorted(value) if isinstance(value, list) else value
+        for name, value in selection.model_dump(mode="json").items()
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _decode_cursor(cursor: str | None, partitions: int) -> tuple[int, dict[str, Any] | None]:
-    if cursor is None:
-        return 0, None
-    problem = LedgerError(
+def _bad_cursor() -> LedgerError:
+    return LedgerError(
         "the cursor is not one this ledger returned for this filter: list again without a cursor"
     )
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error) as exc:
-        raise problem from exc
-    match decoded:
-        case [int(partition), dict(key)] if 0 <= partition < partitions:
-            return partition, key
-    raise problem
+
+
+@dataclass(frozen=True)
+class _Position:
+    """Where a page ended: the filter it belongs to, the days it lists, the partition and the last key."""
+
+    fingerprint: str
+    newest_day: str
+    partition: str
+    key: dict[str, Any]
+
+    def encode(self) -> str:
+        raw = json.dumps([self.fingerprint, self.newest_day, self.partition, self.key])
+        return base64.urlsafe_b64encode(raw.encode()).decode()
+
+    @classmethod
+    def decode(cls, cursor: str, fingerprint: str) -> "_Position":
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        except (ValueError, binascii.Error) as exc:
+            raise _bad_cursor() from exc
+        match decoded:
+            case [str(found), str(newest_day), str(partition), dict(key)] if found == fingerprint:
+                return cls(found, newest_day, partition, key)
+        raise _bad_cursor()

@@ -3,7 +3,7 @@ change nothing, big bodies go to S3, stream records are read back, nothing unrea
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from shared.failures import FailureKind, FailureRecord, parse_failure
 from shared.ledger import LedgerEntry, LedgerFilter, RehydrationStatus
-from shared.ledger.wiring import failure_ledger
+from shared.ledger.wiring import failure_consumer, failure_ledger
 from tests.events import event_files
 from tests.failure_queue import DESTINATION_BUCKET, queued_failures, sqs_message
 from tests.handlers.conftest import handler_module
@@ -152,12 +152,18 @@ def test_a_duplicate_delivery_changes_nothing_and_alerts_once(ledger_aws: dict[s
         seen |= new
     assert len(alerts(ledger_aws)) == alerting
     # When every message is delivered again (SQS at-least-once; redrive of the failure queue)
-    responses = [consume(batch) for batch in batches]
-    # Then the ledger is exactly as it was, and the only alert is for the one unreadable message
+    redelivered = [
+        [
+            message | {"attributes": message["attributes"] | {"ApproximateReceiveCount": "2"}}
+            for message in batch
+        ]
+        for batch in batches
+    ]
+    responses = [consume(batch) for batch in redelivered]
+    # Then the ledger is exactly as it was, and nothing is alerted again (not even the unreadable
+    # message, which was alerted on at its first receive and is reported for redelivery again)
     assert ledger_items(ledger_aws) == before
-    [alert] = alerts(ledger_aws)
-    assert "recorded 0 new failure(s)" in alert
-    assert "1 message(s) could not be recorded" in alert
+    assert alerts(ledger_aws) == []
     assert sum(len(r["batchItemFailures"]) for r in responses) == 1
 
 
@@ -341,7 +347,23 @@ def test_a_deleted_stream_makes_the_entry_expired_and_still_recorded(ledger_aws:
     assert entry.rehydration_status is RehydrationStatus.EXPIRED
     assert entry.records == ()
     assert entry.stream is not None  # the pointer is kept: what failed is still known
-    assert [alert for alert in alerts(ledger_aws) if "no longer readable" in alert]
+    assert [alert for alert in alerts(ledger_aws) if "not all read back" in alert]
+
+
+def test_a_stream_the_consumer_may_not_read_is_recorded_unreadable_with_the_reason(
+    kinesis_stream: tuple[str, list[dict[str, Any]]], ledger_aws: dict[str, Any], mocker: Any
+) -> None:
+    # A mapping on a stream the consumer's role does not name: AWS answers AccessDenied.
+    arn, put = kinesis_stream
+    denied = ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, "GetShardIterator"
+    )
+    mocker.patch.object(failure_consumer()._rehydrator._kinesis, "get_shard_iterator", side_effect=denied)
+    failure = kinesis_failure(arn, put[0]["sequence"], put[1]["sequence"], batch_size=2)
+    assert consume([sqs_message(json.dumps(failure))]) == {"batchItemFailures": []}
+    entry = failure_ledger().get(parse_failure(failure).failure_id)
+    assert entry.rehydration_status is RehydrationStatus.UNREADABLE
+    assert entry.rehydration_reason == "AccessDeniedException from kinesis: not authorized"
 
 
 def test_dynamodb_stream_records_are_read_back_exactly_between_the_sequence_numbers(
@@ -596,6 +618,7 @@ def test_list_by_day_across_functions_and_by_request_id(ledger_aws: dict[str, An
         LedgerFilter(since=datetime(2026, 11, 20, tzinfo=UTC), until=datetime(2026, 11, 20, 23, tzinfo=UTC))
     )
     assert sorted(e.failure_id for e in day.entries) == sorted(b)
+    assert {e.function_name for e in day.entries} == {"fn-b"}  # every summary field, whatever the index
     week = ledger.list(LedgerFilter(until=datetime(2026, 11, 21, tzinfo=UTC)))
     assert len(week.entries) == 5
     one = ledger.list(
@@ -613,6 +636,8 @@ def test_list_by_source_finds_stream_failures(
     page = failure_ledger().list(LedgerFilter(source_arn=arn, kinds=frozenset({FailureKind.STREAM})))
     assert [e.failure_id for e in page.entries] == [parse_failure(failure).failure_id]
     assert page.entries[0].rehydration_status is RehydrationStatus.COMPLETE
+    assert page.entries[0].function_name == "kinesis-orders-test"
+    assert page.entries[0].source_arn == arn
 
 
 def test_mark_redriven_counts_each_redrive_and_filters(ledger_aws: dict[str, Any]) -> None:
@@ -648,3 +673,91 @@ def test_a_cursor_from_elsewhere_is_refused_clearly(ledger_aws: dict[str, Any]) 
             failure_ledger().list(LedgerFilter(function_name="fn-a"), cursor=cursor)
     with pytest.raises(ValueError, match="limit"):
         failure_ledger().list(limit=0)
+
+
+def test_a_huge_stack_trace_goes_to_s3_with_the_body(ledger_aws: dict[str, Any]) -> None:
+    # The payload is small; the error's details alone would pass DynamoDB's 400 KB.
+    record = async_record({"order_id": "o-1"})
+    record["responsePayload"] = {
+        "errorType": "RecursionError",
+        "errorMessage": "deep",
+        "stackTrace": ["  frame\n" * 60] * 1000,
+    }
+    assert consume([sqs_message(json.dumps(record))]) == {"batchItemFailures": []}
+    [item] = ledger_items(ledger_aws)
+    assert item["body_location"] == {"S": "s3"}
+    assert "detail" not in item
+    entry = failure_ledger().get(item["failure_id"]["S"])
+    assert len(entry.stack_trace) == 1000
+    assert entry.payload == {"order_id": "o-1"}
+
+
+def fixed_clock_ledger(moment: list[datetime]) -> Any:
+    from shared.ledger import FailureLedger
+
+    return FailureLedger(
+        boto3.resource("dynamodb").Table("failure-ledger-test"),
+        boto3.client("s3"),
+        "failure-ledger-test",
+        retention_days=1,
+        clock=lambda: moment[0],
+    )
+
+
+def test_a_cursor_keeps_its_days_across_midnight_and_belongs_to_its_filter(
+    ledger_aws: dict[str, Any],
+) -> None:
+    from shared.ledger import LedgerError
+
+    ids = record_failures(4, function="fn-a", condition="RetriesExhausted", error_type="ValueError", day=20)
+    now = [datetime(2026, 11, 20, 23, 59, tzinfo=UTC)]
+    ledger = fixed_clock_ledger(now)
+    first = ledger.list(limit=3)
+    assert first.cursor is not None
+    now[0] = datetime(2026, 11, 21, 0, 1, tzinfo=UTC)  # a new day begins between two pages
+    second = ledger.list(limit=3, cursor=first.cursor)
+    assert sorted(e.failure_id for e in first.entries + second.entries) == sorted(ids)
+    with pytest.raises(LedgerError, match="not one this ledger returned for this filter"):
+        ledger.list(LedgerFilter(function_name="fn-a"), cursor=first.cursor)
+
+
+def test_an_entry_past_its_ttl_is_gone_even_before_dynamodb_deletes_it(ledger_aws: dict[str, Any]) -> None:
+    from shared.ledger import LedgerEntryNotFoundError
+
+    [failure_id] = record_failures(
+        1, function="fn-a", condition="RetriesExhausted", error_type="ValueError", day=20
+    )
+    now = [datetime.now(UTC) + timedelta(days=89)]
+    ledger = fixed_clock_ledger(now)  # (its retention only sets the TTL of what it writes)
+    assert [e.failure_id for e in ledger.list(LedgerFilter(function_name="fn-a")).entries] == [failure_id]
+    now[0] += timedelta(days=2)  # past the 90 days the consumer's ledger wrote
+    assert ledger.list(LedgerFilter(function_name="fn-a")).entries == ()
+    with pytest.raises(LedgerEntryNotFoundError):
+        ledger.get(failure_id)
+
+
+def test_the_metrics_emitted_are_the_ones_the_dashboard_and_alarms_read(
+    ledger_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.template import resource
+
+    consume(
+        [
+            item.message
+            for item in queued_failures("failures/failure-queue/mixed_batch.json", ledger_aws["s3"])
+        ]
+    )
+    dimension_sets = {}
+    for line in capsys.readouterr().out.splitlines():
+        if '"_aws"' in line:
+            document = json.loads(line)
+            for definition in document["_aws"]["CloudWatchMetrics"]:
+                for metric in definition["Metrics"]:
+                    dimension_sets.setdefault(metric["Name"], set()).update(
+                        tuple(sorted(dimensions)) for dimensions in definition["Dimensions"]
+                    )
+    body = resource("FailuresDashboard")["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    schema = body.split("SEARCH('{LambdaFailureToolkit,", 1)[1].split("}", 1)[0]
+    assert dimension_sets["FailuresRecorded"] >= {tuple(sorted(schema.split(",")))}
+    alarm = resource("FailureConsumerUnreadableAlarm")["Properties"]
+    assert dimension_sets[alarm["MetricName"]] == {tuple(d["Name"] for d in alarm["Dimensions"])}

@@ -185,11 +185,25 @@ def test_failure_events_on_a_bus_reach_the_failure_queue_and_only_that_rule_may_
     assert rule["EventPattern"]["detail-type"] == ["Lambda Function Invocation Result - Failure"]
     assert set(rule["EventPattern"]["source"]) == {"lambda", "aws.lambda"}
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
-    [statement] = resource("FailureQueuePolicy")["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {
-        "Fn::GetAtt": ["FailureEventsRule", "Arn"]
-    }
+    assert rule["Targets"][0]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["FailureConsumerDLQ", "Arn"]}}
+    for policy in ("FailureQueuePolicy", "FailureConsumerDLQPolicy"):
+        statement = resource(policy)["Properties"]["PolicyDocument"]["Statement"][0]
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == {
+            "Fn::GetAtt": ["FailureEventsRule", "Arn"]
+        }
+
+
+def test_an_s3_destination_bucket_may_notify_the_failure_queue_only_when_named() -> None:
+    [_, conditional] = resource("FailureQueuePolicy")["Properties"]["PolicyDocument"]["Statement"]
+    condition, statement, otherwise = conditional["Fn::If"]
+    assert condition == "HasFailureDestinationBucket"
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert set(statement["Condition"]) == {"ArnEquals", "StringEquals"}
+    [_, reads] = FUNCTIONS["FailureConsumerFunction"]["Properties"]["Policies"]
+    assert reads["Fn::If"][0] == "HasFailureDestinationBucket"
+    assert reads["Fn::If"][1]["Statement"][0]["Action"] == "s3:GetObject"
 
 
 def test_ledger_table_is_keyed_on_failure_id_with_ttl_and_indexes_that_project_every_summary_field() -> None:
@@ -206,8 +220,9 @@ def test_ledger_table_is_keyed_on_failure_id_with_ttl_and_indexes_that_project_e
     for index in indexes.values():
         assert index["KeySchema"][1] == {"AttributeName": "list_key", "KeyType": "RANGE"}
         # A listed entry must hold every summary field; the body must never be copied into an index.
-        keys = {"failure_id", "list_key", "function_name", "source_arn", "day"}
+        keys = {"failure_id", *(key["AttributeName"] for key in index["KeySchema"])}
         projected = set(index["Projection"]["NonKeyAttributes"]) | keys
+        assert {"function_name", "source_arn", "expires_at"} <= projected
         assert set(LedgerSummary.model_fields) <= projected
         assert not projected & {"body", "detail", "body_s3"}
 
@@ -258,13 +273,12 @@ def test_the_alert_topic_key_lets_cloudwatch_publish() -> None:
     assert set(cloudwatch["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
 
 
-def test_the_dashboard_is_valid_json_showing_failures_dlqs_and_redrives() -> None:
+def test_the_dashboard_is_valid_json_showing_failures_and_dlqs() -> None:
     body, variables = resource("FailuresDashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
     names = set(re.findall(r"\$\{([^}]+)\}", body))
     assert names <= set(variables) | {"AWS::Region", "FailureConsumerFunction"}
     dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
     text = json.dumps(dashboard)
-    assert "FailuresRecorded" in text
-    assert "MessagesRedriven" in text
+    assert "{LambdaFailureToolkit,Condition,ErrorType,FunctionName,service}" in text
     for queue in _dead_letter_queues():
         assert variables[f"{queue}Name"] == {"Fn::GetAtt": [queue, "QueueName"]}

@@ -214,9 +214,20 @@ def test_records_read_before_the_stream_vanished_are_kept() -> None:
     assert sequences(result.records) == ["10"]
 
 
-def test_an_error_that_is_not_about_retention_is_raised_so_the_message_is_retried() -> None:
-    kinesis = FakeKinesis([], iterator_error=error("AccessDeniedException"))
-    with pytest.raises(ClientError, match="AccessDeniedException"):
+@pytest.mark.parametrize("code", ["AccessDeniedException", "InvalidArgumentException"])
+def test_a_read_aws_refuses_is_unreadable_with_aws_answer_and_nothing_is_raised(code: str) -> None:
+    kinesis = FakeKinesis([], iterator_error=error(code))
+    result = rehydrator(kinesis).rehydrate(kinesis_failure(10, 11, batch_size=2))
+    assert result.status is RehydrationStatus.UNREADABLE
+    assert result.reason == f"{code} from kinesis: {code} happened"
+
+
+def test_a_throttle_that_outlasts_the_retries_is_raised_so_the_message_is_delivered_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("shared.retry.policy.time.sleep", lambda _: None)
+    kinesis = FakeKinesis([], iterator_error=error("ProvisionedThroughputExceededException"))
+    with pytest.raises(ClientError, match="ProvisionedThroughputExceededException"):
         rehydrator(kinesis).rehydrate(kinesis_failure(10, 11, batch_size=2))
 
 

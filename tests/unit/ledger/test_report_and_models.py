@@ -33,7 +33,9 @@ def test_a_batch_of_duplicates_and_ignored_records_does_not_alert() -> None:
     report = BatchReport()
     report.add([Consumed(ConsumedAs.DUPLICATE, "a"), Consumed(ConsumedAs.IGNORED, None)])
     assert not report.worth_alerting
-    report.unreadable = 1
+    report.unreadable = 1  # a redelivery of a message already alerted on
+    assert not report.worth_alerting
+    report.newly_unreadable = 1
     assert report.worth_alerting
 
 
@@ -90,7 +92,7 @@ def test_lost_stream_records_are_named_in_the_alert() -> None:
         ]
     )
     _, text = report.alert("ledger")
-    assert "no longer readable (retention) for: stream-1" in text
+    assert "not all read back for: stream-1 " in text
     assert [c.failure_id for c in report.lost_stream_records] == ["stream-1"]
 
 
