@@ -152,8 +152,11 @@ class FailureConsumer:
         )
 
     def _objects_named(self, message: Mapping[str, Any]) -> Iterable[FailureRecord]:
-        """The failure records in the S3 objects an S3 event notification (in an SQS body) names."""
+        """The failure records in the S3 objects an S3 event notification names (sent by S3 to the
+        queue, or to an SNS topic the queue subscribes to)."""
         notification = json.loads(str(message.get("body", "{}")))
+        if "Records" not in notification:  # S3 -> SNS -> SQS: the notification is the SNS Message
+            notification = json.loads(notification["Message"])
         for record in notification["Records"]:
             bucket = record["s3"]["bucket"]["name"]
             key = unquote_plus(record["s3"]["object"]["key"])  # S3 notifications URL-encode keys

@@ -542,6 +542,27 @@ def test_an_s3_test_event_is_acknowledged_and_records_nothing(ledger_aws: dict[s
     assert ledger_items(ledger_aws) == []
 
 
+def test_an_s3_notification_through_an_sns_topic_is_followed_to_its_object(
+    ledger_aws: dict[str, Any],
+) -> None:
+    [direct] = queued_failures("failures/s3/failure_object_created.json", ledger_aws["s3"])
+    assert direct.expected is not None
+    notification = {
+        "Type": "Notification",
+        "MessageId": "0b6d0c55-2f3e-4c1a-9d7b-5e8f1a2b3c4d",
+        "TopicArn": "arn:aws:sns:eu-west-1:123456789012:failure-objects",
+        "Subject": "Amazon S3 Notification",
+        "Message": direct.message["body"],
+        "Timestamp": "2026-11-20T11:40:04.200Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/cert.pem",
+        "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
+    }
+    assert consume([sqs_message(json.dumps(notification))]) == {"batchItemFailures": []}
+    assert [item["failure_id"]["S"] for item in ledger_items(ledger_aws)] == [direct.expected[0].failure_id]
+
+
 def test_an_s3_notification_for_a_missing_object_is_reported(ledger_aws: dict[str, Any]) -> None:
     body = json.dumps(
         {
