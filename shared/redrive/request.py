@@ -1,0 +1,252 @@
+"""What an operator asks a redrive to do: a typed request, checked whole before anything is touched.
+
+A request names one source (a DLQ of SQS queues, a Lambda async DLQ, an on-failure destination
+queue, or ledger entries), optionally a target override, filters and limits. It is a dry run
+unless it says `"dry_run": false`. `parse_redrive_request` turns the raw request (a Lambda event,
+or the command line's options) into a `RedriveRequest`, or raises `RedriveRequestError` naming
+every problem: an unknown field, a limit out of range, a bad pattern or JMESPath expression, a
+target outside the deployment's allow-list.
+"""
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cached_property
+from typing import Annotated, Any, Literal, Self
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.failures import FailureKind
+from shared.ledger import LedgerFilter
+
+__all__ = [
+    "DestinationQueueSource",
+    "LambdaDlqSource",
+    "LedgerSource",
+    "MessageFilter",
+    "RedriveRequest",
+    "RedriveRequestError",
+    "RedriveTargets",
+    "SqsDlqSource",
+    "TargetOverride",
+    "parse_redrive_request",
+]
+
+_QUEUE_URL = r"^https?://[^\s/]+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$"
+_FUNCTION = (
+    r"^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$"
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class SqsDlqSource(_Strict):
+    """An SQS DLQ of SQS queues: its messages go back to their source queue, or to `target`."""
+
+    type: Literal["sqs_dlq"]
+    queue_url: str = Field(pattern=_QUEUE_URL)
+
+
+class LambdaDlqSource(_Strict):
+    """A Lambda async DLQ: each body is re-invoked asynchronously on `function` (the DLQ message
+    does not say which function failed)."""
+
+    type: Literal["lambda_dlq"]
+    queue_url: str = Field(pattern=_QUEUE_URL)
+    function: str = Field(pattern=_FUNCTION)
+
+
+class DestinationQueueSource(_Strict):
+    """An on-failure destination queue: each async invocation record's `requestPayload` is
+    re-invoked on the function (and qualifier) in its `requestContext.functionArn`; each stream
+    record's batch is sent to its processor from the ledger, where it was read back."""
+
+    type: Literal["destination_queue"]
+    queue_url: str = Field(pattern=_QUEUE_URL)
+
+
+class LedgerSource(_Strict):
+    """Ledger entries, by id or by filter; each is redriven as its kind says and marked redriven."""
+
+    type: Literal["ledger"]
+    failure_ids: tuple[Annotated[str, Field(pattern=r"^(async|stream|dlq)-[0-9a-f]{32}$")], ...] = ()
+    filter: LedgerFilter | None = None
+
+    @model_validator(mode="after")
+    def _ids_or_filter(self) -> Self:
+        if bool(self.failure_ids) == (self.filter is not None):
+            raise ValueError("name the entries by failure_ids or select them by filter (one of the two)")
+        return self
+
+
+Source = Annotated[
+    SqsDlqSource | LambdaDlqSource | DestinationQueueSource | LedgerSource, Field(discriminator="type")
+]
+
+
+class TargetOverride(_Strict):
+    """Send somewhere else than the failure's own target: an allow-listed queue or function."""
+
+    queue_url: str | None = Field(default=None, pattern=_QUEUE_URL)
+    function: str | None = Field(default=None, pattern=_FUNCTION)
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.queue_url is None) == (self.function is None):
+            raise ValueError("a target is a queue_url or a function (one of the two)")
+        return self
+
+
+class MessageFilter(_Strict):
+    """Which failures to redrive; the others are skipped and stay where they are."""
+
+    conditions: frozenset[str] = frozenset()
+    error_types: frozenset[str] = frozenset()
+    error_message_pattern: str | None = None
+    """A Python regular expression searched in the error message."""
+    kinds: frozenset[FailureKind] = frozenset()
+    since: datetime | None = None
+    """Only failures that occurred (or messages sent) at or after this moment."""
+    until: datetime | None = None
+    payload_predicate: str | None = None
+    """A JMESPath expression evaluated on the payload: the failure is redriven when it is truthy."""
+
+    @field_validator("error_message_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression ({exc})") from exc
+        return value
+
+    @field_validator("payload_predicate")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                jmespath.compile(value)
+            except JMESPathError as exc:
+                raise ValueError(f"not a JMESPath expression ({exc})") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.since and self.until and self.since > self.until:
+            raise ValueError("since is after until")
+        return self
+
+    @cached_property
+    def message_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.error_message_pattern) if self.error_message_pattern else None
+
+    @cached_property
+    def predicate(self) -> ParsedResult | None:
+        return jmespath.compile(self.payload_predicate) if self.payload_predicate else None
+
+
+class RedriveRequest(_Strict):
+    source: Source
+    target: TargetOverride | None = None
+    dry_run: bool = True
+    """True unless the request says otherwise: a redrive that moves messages is asked for explicitly."""
+    max_messages: int | None = Field(default=None, ge=1, le=1_000_000)
+    filter: MessageFilter = MessageFilter()
+    rate_per_second: float | None = Field(default=None, gt=0, le=3000)
+    concurrency: int = Field(default=1, ge=1, le=20)
+    keep_source: bool = False
+    """Copy instead of move: the source messages stay where they are."""
+    stop_after_consecutive_failures: int = Field(default=10, ge=1, le=10_000)
+    fifo_message_group_id: str | None = Field(default=None, min_length=1, max_length=128)
+    """For a FIFO target when the source message has no group: the group to send it in."""
+    requested_by: str | None = Field(default=None, max_length=512)
+    """Who asked (the audit log); the function fills it from the caller's identity when it can."""
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if isinstance(self.source, LedgerSource) and self.keep_source:
+            raise ValueError("keep_source applies to queue sources; a ledger entry is never removed")
+        if (
+            self.target
+            and self.target.queue_url
+            and isinstance(self.source, LambdaDlqSource | DestinationQueueSource)
+        ):
+            raise ValueError(
+                "an async failure is re-invoked on a function: its target override is a function"
+            )
+        if self.target and self.target.function and isinstance(self.source, SqsDlqSource):
+            raise ValueError("an SQS DLQ's messages go to a queue: its target override is a queue_url")
+        return self
+
+
+class RedriveTargets(_Strict):
+    """The allow-list fixed at deployment: where a target override may point."""
+
+    queue_urls: frozenset[str] = frozenset()
+    functions: frozenset[str] = frozenset()
+
+    def refuses(self, target: TargetOverride | None) -> str | None:
+        if target is None:
+            return None
+        if target.queue_url is not None and target.queue_url not in self.queue_urls:
+            return (
+                f"target.queue_url {target.queue_url} is not in the allow-list ({_listed(self.queue_urls)})"
+            )
+        if target.function is not None and _function_name(target.function) not in {
+            _function_name(f) for f in self.functions
+        }:
+            return f"target.function {target.function} is not in the allow-list ({_listed(self.functions)})"
+        return None
+
+
+class RedriveRequestError(ValueError):
+    """The request cannot be run as it is; nothing was touched. `problems` names each one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "bad redrive request: "
+            + "; ".join(problems)
+            + ". Nothing was moved; fix the request and run it again."
+        )
+
+
+def parse_redrive_request(raw: object, allowed: RedriveTargets) -> RedriveRequest:
+    """The request, checked whole (fields, ranges, patterns, the allow-list) before anything runs."""
+    if not isinstance(raw, Mapping):
+        raise RedriveRequestError([f"a redrive request is a JSON object, not {type(raw).__name__}"])
+    try:
+        request = RedriveRequest.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise RedriveRequestError([_problem(error) for error in exc.errors(include_url=False)]) from exc
+    if (refusal := allowed.refuses(request.target)) is not None:
+        raise RedriveRequestError([refusal])
+    return request
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown field"
+    if error["type"] == "missing":
+        return f"{where}: required"
+    if error["type"] == "union_tag_invalid":
+        return f"{where}: unknown source type; expected one of sqs_dlq, lambda_dlq, destination_queue, ledger"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _function_name(function: str) -> str:
+    """`name`, `name:qualifier` or an ARN, down to the function's name."""
+    parts = function.split(":")
+    return parts[6] if function.startswith("arn:") else parts[0]
+
+
+def _listed(values: frozenset[str]) -> str:
+    return ", ".join(sorted(values)) if values else "empty: set it at deployment"
