@@ -62,10 +62,8 @@ def lambda_handler(
     if alerts is not None and report.worth_alerting:
         try:
             alerts.publish(report, ledger_name=get_config(ConsumerConfig).LEDGER_TABLE_NAME)
-        except (
-            BotoCoreError,
-            ClientError,
-        ):  # the entries are recorded: a lost alert must not make SQS deliver them again
+        except (BotoCoreError, ClientError):
+            # The entries are recorded: a lost alert must not make SQS deliver them again.
             logger.exception("the batch's alert was not sent")
             metrics.add_metric(name="AlertsNotSent", unit=MetricUnit.Count, value=1)
     return response
