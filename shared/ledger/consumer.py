@@ -141,14 +141,14 @@ class FailureConsumer:
         if failure.kind is FailureKind.STREAM and self._ledger.exists(failure.failure_id):
             return duplicate
         rehydration = self._rehydrator.rehydrate(failure)
-        stored = self._ledger.record(ledger_entry(failure, rehydration, recorded_at=self._clock()))
-        if stored is None:
+        body_location = self._ledger.record(ledger_entry(failure, rehydration, recorded_at=self._clock()))
+        if body_location is None:
             return duplicate
         return dataclasses.replace(
             duplicate,
             outcome=ConsumedAs.RECORDED,
             rehydration=rehydration.status,
-            body_location=stored.body_location,
+            body_location=body_location,
         )
 
     def _objects_named(self, message: Mapping[str, Any]) -> Iterable[FailureRecord]:

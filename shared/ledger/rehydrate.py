@@ -24,7 +24,7 @@ from pydantic import JsonValue
 
 from shared.failures.record import FailureKind, FailureRecord, StreamPointer
 from shared.ledger.models import Rehydration, RehydrationStatus
-from shared.retry import ErrorClass, RetryPolicy, classify
+from shared.retry import ErrorClass, RetryPolicy, classify, error_code, error_message
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
@@ -82,7 +82,7 @@ class StreamRehydrator:
         except ClientError as exc:
             if classify(exc) is ErrorClass.TRANSIENT:
                 raise
-            code = exc.response.get("Error", {}).get("Code", "")
+            code = error_code(exc)
             if code not in _GONE:
                 status = RehydrationStatus.UNREADABLE
             else:
@@ -90,7 +90,7 @@ class StreamRehydrator:
             return Rehydration(
                 status=status,
                 records=tuple(records),
-                reason=f"{code} from {pointer.source}: {exc.response.get('Error', {}).get('Message', '')}".strip(),
+                reason=f"{code} from {pointer.source}: {error_message(exc)}".strip(),
             )
         return _judge(pointer, records)
 

@@ -32,13 +32,14 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
 from shared.ledger.models import (
+    BodyLocation,
     LedgerEntry,
     LedgerFilter,
     LedgerPage,
     LedgerSummary,
     RedriveStatus,
 )
-from shared.retry import RetryPolicy
+from shared.retry import RetryPolicy, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -121,9 +122,9 @@ class FailureLedger:
         )
         return "Item" in response
 
-    def record(self, entry: LedgerEntry) -> LedgerEntry | None:
-        """Write `entry` unless its `failure_id` is already there. Returns the entry as stored (its
-        body inline or in S3), or None for a duplicate, which changes nothing."""
+    def record(self, entry: LedgerEntry) -> BodyLocation | None:
+        """Write `entry` unless its `failure_id` is already there. Returns where its body went
+        (`inline` or `s3`), or None for a duplicate, which changes nothing."""
         item = _item(entry, self._retention)
         if _item_size(item) > self._inline_limit:
             # The error's details go along: a stack trace alone can be hundreds of KB.
@@ -148,10 +149,11 @@ class FailureLedger:
                 self._table.put_item, Item=item, ConditionExpression=Attr("failure_id").not_exists()
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise
-        return entry.model_copy(update={"body_location": item["body_location"]})
+        location: BodyLocation = item["body_location"]
+        return location
 
     def mark_redriven(self, failure_id: str, *, at: datetime | None = None) -> None:
         """Count one more redrive of the entry and mark it redriven."""
@@ -168,7 +170,7 @@ class FailureLedger:
                 },
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise LedgerEntryNotFoundError(failure_id) from exc
             raise
 
@@ -247,7 +249,7 @@ class FailureLedger:
         try:
             response = self._retry.call(self._s3.get_object, Bucket=bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+            if error_code(exc) in {"NoSuchKey", "404"}:
                 raise LedgerError(
                     f"the entry's body is missing from {location}: the object was deleted or expired by the "
                     "bucket's lifecycle rule before the entry's TTL; the entry's summary is all that is left"

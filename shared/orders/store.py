@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from shared.orders.models import Order
-from shared.retry import RetryPolicy, TransientError
+from shared.retry import RetryPolicy, TransientError, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -74,7 +74,7 @@ class DynamoDBOrderStore(OrderStore):
         try:
             self._retry.call(self._table.put_item, Item=item, **condition)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise ConcurrentOrderUpdateError(
                     f"order {order.order_id} is no longer at revision {expected_revision}"
                 ) from exc

@@ -46,15 +46,15 @@ class _Strict(BaseModel):
 
 
 class SqsDlqSource(_Strict):
-    """An SQS DLQ of SQS queues: its messages go back to their source queue, or to `target`."""
+    """An SQS DLQ of SQS queues: asks for its messages to go back to their source queue, or to `target`."""
 
     type: Literal["sqs_dlq"]
     queue_url: str = Field(pattern=_QUEUE_URL)
 
 
 class LambdaDlqSource(_Strict):
-    """A Lambda async DLQ: each body is re-invoked asynchronously on `function` (the DLQ message
-    does not say which function failed)."""
+    """A Lambda async DLQ: asks for each body to be re-invoked asynchronously on `function` (the DLQ
+    message does not say which function failed)."""
 
     type: Literal["lambda_dlq"]
     queue_url: str = Field(pattern=_QUEUE_URL)
@@ -62,16 +62,16 @@ class LambdaDlqSource(_Strict):
 
 
 class DestinationQueueSource(_Strict):
-    """An on-failure destination queue: each async invocation record's `requestPayload` is
-    re-invoked on the function (and qualifier) in its `requestContext.functionArn`; each stream
-    record's batch is sent to its processor from the ledger, where it was read back."""
+    """An on-failure destination queue: asks for each async invocation record's `requestPayload`
+    to be re-invoked on the function (and qualifier) in its `requestContext.functionArn`, and each
+    stream record's batch (read back into the ledger) to be sent to its processor."""
 
     type: Literal["destination_queue"]
     queue_url: str = Field(pattern=_QUEUE_URL)
 
 
 class LedgerSource(_Strict):
-    """Ledger entries, by id or by filter; each is redriven as its kind says and marked redriven."""
+    """Ledger entries, by id or by filter: asks for each to be redriven as its kind says."""
 
     type: Literal["ledger"]
     failure_ids: tuple[Annotated[str, Field(pattern=r"^(async|stream|dlq)-[0-9a-f]{32}$")], ...] = ()

@@ -8,6 +8,8 @@ from shared.retry.classification import (
     PoisonRecordError,
     TransientError,
     classify,
+    error_code,
+    error_message,
 )
 from shared.retry.policy import (
     DEFAULT_DEADLINE_MARGIN_S,
@@ -31,5 +33,7 @@ __all__ = [
     "classify",
     "current_deadline",
     "deadline_scope",
+    "error_code",
+    "error_message",
     "with_invocation_deadline",
 ]

@@ -20,6 +20,8 @@ __all__ = [
     "PoisonRecordError",
     "TransientError",
     "classify",
+    "error_code",
+    "error_message",
 ]
 
 
@@ -154,11 +156,24 @@ def _classify_one(error: BaseException) -> ErrorClass | None:
             return None
 
 
-def _classify_client_error(error: ClientError) -> ErrorClass:
-    # Hand-made responses (fakes, stubs) may lack parts: read defensively, or the retry predicate
-    # would raise inside tenacity and hide the original error.
+def error_code(error: ClientError) -> str:
+    """The AWS error code of `error` ("" when the response has none).
+
+    Hand-made responses (fakes, stubs) may lack parts: read defensively, or the retry predicate
+    would raise inside tenacity and hide the original error.
+    """
     details = error.response.get("Error")
-    code = str(details.get("Code", "")) if isinstance(details, dict) else ""
+    return str(details.get("Code", "")) if isinstance(details, dict) else ""
+
+
+def error_message(error: ClientError) -> str:
+    """The message AWS gave with `error` ("" when there is none)."""
+    details = error.response.get("Error")
+    return str(details.get("Message", "")) if isinstance(details, dict) else ""
+
+
+def _classify_client_error(error: ClientError) -> ErrorClass:
+    code = error_code(error)
     if code in TRANSIENT_ERROR_CODES:
         return ErrorClass.TRANSIENT
     if code in PERMANENT_ERROR_CODES:

@@ -3,6 +3,7 @@ change nothing, big bodies go to S3, stream records are read back, nothing unrea
 
 import base64
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,12 +12,21 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shared.failures import FailureKind, FailureRecord, parse_failure
-from shared.ledger import LedgerEntry, LedgerFilter, RehydrationStatus
+from shared.ledger import (
+    FailureLedger,
+    LedgerEntry,
+    LedgerEntryNotFoundError,
+    LedgerError,
+    LedgerFilter,
+    RedriveStatus,
+    RehydrationStatus,
+)
 from shared.ledger.wiring import failure_consumer, failure_ledger
 from tests.events import event_files
 from tests.failure_queue import DESTINATION_BUCKET, queued_failures, sqs_message
 from tests.handlers.conftest import handler_module
 from tests.lambda_context import FakeLambdaContext
+from tests.template import resource
 
 consumer = handler_module("FailureConsumerFunction")
 FAILURE_SAMPLES = event_files("failures")
@@ -66,19 +76,26 @@ def alerts(aws: dict[str, Any]) -> list[str]:
     return bodies
 
 
+def emf_metrics(output: str) -> Iterator[tuple[str, list[list[str]], list[float]]]:
+    """(name, dimension sets, values) of each metric in the EMF documents a handler printed."""
+    for line in output.splitlines():
+        if '"_aws"' in line:
+            document = json.loads(line)
+            for definition in document["_aws"]["CloudWatchMetrics"]:
+                for metric in definition["Metrics"]:
+                    values = document[metric["Name"]]
+                    yield (
+                        metric["Name"],
+                        definition["Dimensions"],
+                        values if isinstance(values, list) else [values],
+                    )
+
+
 def emitted_metrics(output: str) -> dict[str, float]:
     """Sum of each metric in the EMF documents a handler printed."""
     totals: dict[str, float] = {}
-    for line in output.splitlines():
-        if '"_aws"' not in line:
-            continue
-        document = json.loads(line)
-        for definition in document["_aws"]["CloudWatchMetrics"]:
-            for metric in definition["Metrics"]:
-                values = document[metric["Name"]]
-                totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
-                    values if isinstance(values, list) else [values]
-                )
+    for name, _, values in emf_metrics(output):
+        totals[name] = totals.get(name, 0) + sum(values)
     return totals
 
 
@@ -251,8 +268,6 @@ def test_a_small_payload_stays_inline(ledger_aws: dict[str, Any]) -> None:
 
 
 def test_an_entry_whose_body_object_is_gone_says_so(ledger_aws: dict[str, Any]) -> None:
-    from shared.ledger import LedgerError
-
     consume([sqs_message(json.dumps(async_record({"blob": "x" * 400_000})))])
     [item] = ledger_items(ledger_aws)
     bucket, _, key = item["body_s3"]["S"].removeprefix("s3://").partition("/")
@@ -662,8 +677,6 @@ def test_list_by_source_finds_stream_failures(
 
 
 def test_mark_redriven_counts_each_redrive_and_filters(ledger_aws: dict[str, Any]) -> None:
-    from shared.ledger import LedgerEntryNotFoundError, RedriveStatus
-
     [first, second] = record_failures(
         2, function="fn-a", condition="RetriesExhausted", error_type="ValueError", day=20
     )
@@ -683,8 +696,6 @@ def test_mark_redriven_counts_each_redrive_and_filters(ledger_aws: dict[str, Any
 
 
 def test_a_cursor_from_elsewhere_is_refused_clearly(ledger_aws: dict[str, Any]) -> None:
-    from shared.ledger import LedgerError
-
     for cursor in (
         "not-base64!",
         base64.urlsafe_b64encode(b"[9, {}]").decode(),
@@ -714,8 +725,6 @@ def test_a_huge_stack_trace_goes_to_s3_with_the_body(ledger_aws: dict[str, Any])
 
 
 def fixed_clock_ledger(moment: list[datetime]) -> Any:
-    from shared.ledger import FailureLedger
-
     return FailureLedger(
         boto3.resource("dynamodb").Table("failure-ledger-test"),
         boto3.client("s3"),
@@ -728,8 +737,6 @@ def fixed_clock_ledger(moment: list[datetime]) -> Any:
 def test_a_cursor_keeps_its_days_across_midnight_and_belongs_to_its_filter(
     ledger_aws: dict[str, Any],
 ) -> None:
-    from shared.ledger import LedgerError
-
     ids = record_failures(4, function="fn-a", condition="RetriesExhausted", error_type="ValueError", day=20)
     now = [datetime(2026, 11, 20, 23, 59, tzinfo=UTC)]
     ledger = fixed_clock_ledger(now)
@@ -743,8 +750,6 @@ def test_a_cursor_keeps_its_days_across_midnight_and_belongs_to_its_filter(
 
 
 def test_an_entry_past_its_ttl_is_gone_even_before_dynamodb_deletes_it(ledger_aws: dict[str, Any]) -> None:
-    from shared.ledger import LedgerEntryNotFoundError
-
     [failure_id] = record_failures(
         1, function="fn-a", condition="RetriesExhausted", error_type="ValueError", day=20
     )
@@ -760,23 +765,15 @@ def test_an_entry_past_its_ttl_is_gone_even_before_dynamodb_deletes_it(ledger_aw
 def test_the_metrics_emitted_are_the_ones_the_dashboard_and_alarms_read(
     ledger_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.template import resource
-
     consume(
         [
             item.message
             for item in queued_failures("failures/failure-queue/mixed_batch.json", ledger_aws["s3"])
         ]
     )
-    dimension_sets = {}
-    for line in capsys.readouterr().out.splitlines():
-        if '"_aws"' in line:
-            document = json.loads(line)
-            for definition in document["_aws"]["CloudWatchMetrics"]:
-                for metric in definition["Metrics"]:
-                    dimension_sets.setdefault(metric["Name"], set()).update(
-                        tuple(sorted(dimensions)) for dimensions in definition["Dimensions"]
-                    )
+    dimension_sets: dict[str, set[tuple[str, ...]]] = {}
+    for name, dimensions, _ in emf_metrics(capsys.readouterr().out):
+        dimension_sets.setdefault(name, set()).update(tuple(sorted(d)) for d in dimensions)
     body = resource("FailuresDashboard")["Properties"]["DashboardBody"]["Fn::Sub"][0]
     schema = body.split("SEARCH('{LambdaFailureToolkit,", 1)[1].split("}", 1)[0]
     assert dimension_sets["FailuresRecorded"] >= {tuple(sorted(schema.split(",")))}
