@@ -198,6 +198,18 @@ class FailureLedger:
         same `selection`, for the next page."""
         if not 1 <= limit <= 1000:
             raise ValueError(f"limit must be between 1 and 1000, not {limit}")
+        entries: list[LedgerSummary] = []
+        for summary, after in self.entries(selection, cursor=cursor):
+            entries.append(summary)
+            if len(entries) == limit:
+                return LedgerPage(entries=tuple(entries), cursor=after)
+        return LedgerPage(entries=tuple(entries), cursor=None)
+
+    def entries(
+        self, selection: LedgerFilter | None = None, *, cursor: str | None = None
+    ) -> Iterator[tuple[LedgerSummary, str]]:
+        """Every entry matching `selection`, newest first, read lazily, each with the cursor that
+        resumes right after it (a redrive that stops part way says where to go on)."""
         selection = selection or LedgerFilter()
         fingerprint = _fingerprint(selection)
         position = _Position.decode(cursor, fingerprint) if cursor else None
@@ -211,18 +223,12 @@ class FailureLedger:
             if position.partition not in partitions:
                 raise _bad_cursor()
             first = partitions.index(position.partition)
-        entries: list[LedgerSummary] = []
         for partition in partitions[first:]:
             start_key = position.key if position and partition == position.partition else None
             for item in self._query(attribute, partition, selection, start_key):
-                entries.append(LedgerSummary.model_validate(_summary_fields(item)))
-                if len(entries) == limit:
-                    key = {name: item[name] for name in ("failure_id", "list_key", attribute)}
-                    return LedgerPage(
-                        entries=tuple(entries),
-                        cursor=_Position(fingerprint, newest_day, partition, key).encode(),
-                    )
-        return LedgerPage(entries=tuple(entries), cursor=None)
+                key = {name: item[name] for name in ("failure_id", "list_key", attribute)}
+                after = _Position(fingerprint, newest_day, partition, key).encode()
+                yield LedgerSummary.model_validate(_summary_fields(item)), after
 
     def _query(
         self, attribute: str, value: str, selection: LedgerFilter, start_key: dict[str, Any] | None

@@ -9,8 +9,8 @@ target outside the deployment's allow-list.
 """
 
 import re
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self
 
@@ -76,11 +76,15 @@ class LedgerSource(_Strict):
     type: Literal["ledger"]
     failure_ids: tuple[Annotated[str, Field(pattern=r"^(async|stream|dlq)-[0-9a-f]{32}$")], ...] = ()
     filter: LedgerFilter | None = None
+    cursor: str | None = Field(default=None, min_length=1, max_length=4096)
+    """Where a redrive by filter that stopped part way goes on (its report's `next_request` has it)."""
 
     @model_validator(mode="after")
     def _ids_or_filter(self) -> Self:
         if bool(self.failure_ids) == (self.filter is not None):
             raise ValueError("name the entries by failure_ids or select them by filter (one of the two)")
+        if self.cursor is not None and self.filter is None:
+            raise ValueError("a cursor goes on with a filter: give the filter it was returned with")
         return self
 
 
@@ -136,11 +140,49 @@ class MessageFilter(_Strict):
                 raise ValueError(f"not a JMESPath expression ({exc})") from exc
         return value
 
+    _as_utc = field_validator("since", "until")(lambda value: None if value is None else _utc(value))
+
     @model_validator(mode="after")
     def _window(self) -> Self:
         if self.since and self.until and self.since > self.until:
             raise ValueError("since is after until")
         return self
+
+    @property
+    def is_empty(self) -> bool:
+        return self == MessageFilter()
+
+    def selects(
+        self,
+        *,
+        kind: FailureKind | None,
+        condition: str | None,
+        error_type: str | None,
+        error_message: str | None,
+        occurred_at: datetime | None,
+        payload: Callable[[], tuple[bool, Any]],
+    ) -> bool:
+        """Whether a failure passes every filter given. `payload` is called only when the predicate
+        needs it, and returns (whether there is a payload, the payload)."""
+        when = occurred_at or datetime.min.replace(tzinfo=UTC)  # unknown: outside any window
+        if not (
+            (not self.kinds or kind in self.kinds)
+            and (not self.conditions or condition in self.conditions)
+            and (not self.error_types or error_type in self.error_types)
+            and (not self.message_regex or bool(error_message and self.message_regex.search(error_message)))
+            and (not self.since or (occurred_at is not None and when >= self.since))
+            and (not self.until or (occurred_at is not None and when <= self.until))
+        ):
+            return False
+        if self.predicate is None:
+            return True
+        present, value = payload()
+        if not present:
+            return False
+        try:
+            return _truthy(self.predicate.search(value))
+        except JMESPathError:  # e.g. a function given the wrong type by this payload: not selected
+            return False
 
     @cached_property
     def message_regex(self) -> re.Pattern[str] | None:
@@ -149,6 +191,17 @@ class MessageFilter(_Strict):
     @cached_property
     def predicate(self) -> ParsedResult | None:
         return jmespath.compile(self.payload_predicate) if self.payload_predicate else None
+
+
+def _truthy(value: object) -> bool:
+    """JMESPath's truth: false, null, "", [] and {} are false; 0 is true."""
+    if value is None or value is False:
+        return False
+    return not (isinstance(value, str | list | dict) and len(value) == 0)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class RedriveRequest(_Strict):
@@ -182,6 +235,26 @@ class RedriveRequest(_Strict):
             )
         if self.target and self.target.function and isinstance(self.source, SqsDlqSource):
             raise ValueError("an SQS DLQ's messages go to a queue: its target override is a queue_url")
+        if isinstance(self.source, SqsDlqSource) and (
+            self.filter.conditions
+            or self.filter.error_types
+            or self.filter.error_message_pattern
+            or self.filter.kinds
+        ):
+            raise ValueError(
+                "an SQS DLQ's messages carry no condition, error or kind: filter them by since/until or payload_predicate"
+            )
+        if isinstance(self.source, LambdaDlqSource) and (
+            self.filter.conditions or self.filter.error_types or self.filter.kinds
+        ):
+            raise ValueError(
+                "a Lambda DLQ message carries no condition or error type: filter it by error_message_pattern, "
+                "since/until or payload_predicate"
+            )
+        if self.fifo_message_group_id and isinstance(
+            self.source, LedgerSource | LambdaDlqSource | DestinationQueueSource
+        ):
+            raise ValueError("fifo_message_group_id applies to a redrive into a FIFO queue (source sqs_dlq)")
         return self
 
 
@@ -194,15 +267,21 @@ class RedriveTargets(_Strict):
     def refuses(self, target: TargetOverride | None) -> str | None:
         if target is None:
             return None
-        if target.queue_url is not None and target.queue_url not in self.queue_urls:
+        if target.queue_url is not None and not self.allows_queue(target.queue_url):
             return (
                 f"target.queue_url {target.queue_url} is not in the allow-list ({_listed(self.queue_urls)})"
             )
-        if target.function is not None and _function_name(target.function) not in {
-            _function_name(f) for f in self.functions
-        }:
+        if target.function is not None and not self.allows_function(target.function):
             return f"target.function {target.function} is not in the allow-list ({_listed(self.functions)})"
         return None
+
+    def allows_queue(self, url: str) -> bool:
+        """By account and name: one queue has several URL forms (regional, legacy, an endpoint's)."""
+        return _queue_key(url) in {_queue_key(allowed) for allowed in self.queue_urls}
+
+    def allows_function(self, function: str) -> bool:
+        """By name: `name`, `name:qualifier` and ARNs of one function are the same function."""
+        return _function_name(function) in {_function_name(allowed) for allowed in self.functions}
 
 
 class RedriveRequestError(ValueError):
@@ -246,6 +325,10 @@ def _function_name(function: str) -> str:
     """`name`, `name:qualifier` or an ARN, down to the function's name."""
     parts = function.split(":")
     return parts[6] if function.startswith("arn:") else parts[0]
+
+
+def _queue_key(url: str) -> tuple[str, ...]:
+    return tuple(url.rstrip("/").split("/")[-2:])
 
 
 def _listed(values: frozenset[str]) -> str:

@@ -1,14 +1,17 @@
 """The redrive request: every bad request is refused whole, with each problem named."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.failures import FailureKind
 from shared.redrive import (
-    LambdaDlqSource,
+    DestinationQueueSource,
     LedgerSource,
+    MessageFilter,
     RedriveRequest,
     RedriveRequestError,
     RedriveTargets,
@@ -37,7 +40,7 @@ def test_a_minimal_request_is_a_dry_run() -> None:
 def test_a_full_request_reads_as_written() -> None:
     request = parse_redrive_request(
         {
-            "source": {"type": "lambda_dlq", "queue_url": DLQ, "function": "order-events-dev:live"},
+            "source": {"type": "destination_queue", "queue_url": DLQ},
             "target": {"function": "arn:aws:lambda:eu-west-1:123456789012:function:order-events-dev"},
             "dry_run": False,
             "max_messages": 500,
@@ -56,7 +59,7 @@ def test_a_full_request_reads_as_written() -> None:
         },
         ALLOWED,
     )
-    assert isinstance(request.source, LambdaDlqSource)
+    assert isinstance(request.source, DestinationQueueSource)
     assert request.dry_run is False
     assert request.filter.message_regex is not None
     assert request.filter.message_regex.search("returned 503")
@@ -221,3 +224,93 @@ def test_hostile_requests_get_a_clear_error_or_a_valid_request(raw: dict[str, An
         return
     assert problems
     assert all(isinstance(problem, str) and problem for problem in problems)
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (
+            {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "filter": {"error_types": ["ValueError"]}},
+            "an SQS DLQ's messages carry no condition, error or kind",
+        ),
+        (
+            {
+                "source": {"type": "lambda_dlq", "queue_url": DLQ, "function": "order-events-dev"},
+                "filter": {"conditions": ["RetriesExhausted"]},
+            },
+            "a Lambda DLQ message carries no condition or error type",
+        ),
+        (
+            {"source": {"type": "destination_queue", "queue_url": DLQ}, "fifo_message_group_id": "g"},
+            "fifo_message_group_id applies to a redrive into a FIFO queue",
+        ),
+        (
+            {
+                "source": {
+                    "type": "ledger",
+                    "failure_ids": ["async-22ac4333001abcfb28f732537f974324"],
+                    "cursor": "x",
+                }
+            },
+            "a cursor goes on with a filter",
+        ),
+    ],
+)
+def test_filters_and_options_that_cannot_apply_to_the_source_are_refused(
+    raw: dict[str, Any], problem: str
+) -> None:
+    assert problem in refused(raw)[0]
+
+
+def facts(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "kind": FailureKind.ASYNC,
+        "condition": "RetriesExhausted",
+        "error_type": "InventoryUnavailableError",
+        "error_message": "inventory service returned 503",
+        "occurred_at": datetime(2026, 11, 20, 12, tzinfo=UTC),
+        "payload": lambda: (True, {"detail": {"total_cents": 4599, "items": []}}),
+    }
+    return base | overrides
+
+
+@pytest.mark.parametrize(
+    ("selection", "overrides", "selected"),
+    [
+        ({}, {}, True),
+        ({"kinds": ["stream"]}, {}, False),
+        ({"conditions": ["RetriesExhausted"]}, {}, True),
+        ({"conditions": ["EventAgeExceeded"]}, {}, False),
+        ({"error_types": ["InventoryUnavailableError"]}, {}, True),
+        ({"error_types": ["ValueError"]}, {"error_type": None}, False),
+        ({"error_message_pattern": "503$"}, {}, True),
+        ({"error_message_pattern": "503$"}, {"error_message": None}, False),
+        ({"since": "2026-11-20T12:00:00Z"}, {}, True),
+        ({"since": "2026-11-20T12:00:01Z"}, {}, False),
+        ({"until": "2026-11-20T12:00:00"}, {}, True),  # naive: UTC
+        ({"until": "2026-11-20T11:59:59Z"}, {}, False),
+        ({"since": "2026-11-01T00:00:00Z"}, {"occurred_at": None}, False),
+        ({"payload_predicate": "detail.total_cents > `1000`"}, {}, True),
+        ({"payload_predicate": "detail.items"}, {}, False),  # [] is false in JMESPath
+        (
+            {"payload_predicate": "detail.total_cents"},
+            {"payload": lambda: (True, {"detail": {"total_cents": 0}})},
+            True,
+        ),
+        ({"payload_predicate": "detail"}, {"payload": lambda: (False, None)}, False),
+        ({"payload_predicate": "length(detail.total_cents)"}, {}, False),  # a type error: not selected
+    ],
+)
+def test_a_filter_selects_a_failure_only_when_every_condition_given_holds(
+    selection: dict[str, Any], overrides: dict[str, Any], selected: bool
+) -> None:
+    assert MessageFilter.model_validate(selection).selects(**facts(**overrides)) is selected
+
+
+def test_the_payload_is_read_only_when_a_predicate_needs_it() -> None:
+    def unread() -> tuple[bool, Any]:
+        raise AssertionError("payload read without a predicate")
+
+    assert MessageFilter().selects(**facts(payload=unread)) is True
+    assert MessageFilter().is_empty
+    assert not MessageFilter(kinds=frozenset({FailureKind.DLQ})).is_empty

@@ -1,0 +1,191 @@
+"""What a redrive did: a typed report, returned by the function and shown by the command-line tool."""
+
+import threading
+from collections import Counter
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+__all__ = [
+    "FailedItem",
+    "GroupCount",
+    "MoveTask",
+    "Progress",
+    "RedriveReport",
+    "RedriveStatus",
+    "Tally",
+]
+
+MAX_LISTED_FAILURES: Final = 100
+"""Failures listed one by one in a report; the rest are counted (`failed`) and logged."""
+
+
+class RedriveStatus(StrEnum):
+    COMPLETE = "complete"
+    """Everything the request selected was handled (moved, skipped or failed)."""
+    STOPPED = "stopped"
+    """The run stopped before the end (`stopped_because`); `next_request` goes on from there."""
+    MOVE_TASK_STARTED = "move_task_started"
+    """SQS moves the messages itself (`move_task`): watch it with ListMessageMoveTasks."""
+    REJECTED = "rejected"
+    """The request could not run (`problems`): nothing was touched."""
+
+
+class GroupCount(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    target: str | None
+    function: str | None
+    condition: str | None
+    error_type: str | None
+    count: int
+
+
+class FailedItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    """The source message's id, or the ledger entry's failure_id."""
+    target: str | None
+    reason: str
+
+
+class MoveTask(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    task_handle: str
+    source_arn: str
+    destination_arn: str | None
+    """None: each message goes back to the queue it came from."""
+    max_per_second: int | None
+    approximate_messages: int | None
+
+
+class Progress(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    received: int
+    moved: int
+    would_move: int
+    skipped: int
+    failed: int
+
+
+class RedriveReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    status: RedriveStatus
+    dry_run: bool
+    source: str
+    method: Literal["manual", "start_message_move_task", "ledger"] | None = None
+    requested_by: str | None = None
+    received: int = 0
+    """Messages read from the source queue (ledger: entries read)."""
+    would_move: int = 0
+    """Dry run: what a real run would send or invoke."""
+    moved: int = 0
+    """Accepted by their target (and, unless keep_source, removed from the source)."""
+    skipped_by_filter: int = 0
+    failed: int = 0
+    """Not accepted by their target, or not redrivable: they stay where they were."""
+    suspected_duplicates: int = 0
+    """Possibly delivered twice: sent earlier by a run that stopped before removing them from the
+    source, or sent now but not removed (the next run sends them again)."""
+    groups: tuple[GroupCount, ...] = ()
+    """What moved (dry run: would move), by target, function, condition and error type."""
+    failures: tuple[FailedItem, ...] = ()
+    """The first failures, one by one (all of them are counted in `failed` and logged)."""
+    failure_reasons: dict[str, int] = {}
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_s: float = 0.0
+    rate_per_second: float = 0.0
+    """Moved (dry run: examined) per second."""
+    remaining_in_source: int | None = None
+    """The source queue's ApproximateNumberOfMessages at the end (an approximation, by SQS)."""
+    stopped_because: str | None = None
+    next_request: dict[str, JsonValue] | None = None
+    """The request that goes on where this run stopped."""
+    move_task: MoveTask | None = None
+    problems: tuple[str, ...] = ()
+    message: str | None = None
+    """What to do next, in a sentence."""
+
+
+class Tally:
+    """The counts of a run, shared by its workers (every update holds one lock)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.received = 0
+        self.would_move = 0
+        self.moved = 0
+        self.skipped = 0
+        self.failed = 0
+        self.suspected_duplicates = 0
+        self.groups: Counter[tuple[str | None, str | None, str | None, str | None]] = Counter()
+        self.failures: list[FailedItem] = []
+        self.reasons: Counter[str] = Counter()
+        self.consecutive_failures = 0
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def succeeded(
+        self, group: tuple[str | None, str | None, str | None, str | None], *, dry_run: bool
+    ) -> None:
+        with self._lock:
+            if dry_run:
+                self.would_move += 1
+            else:
+                self.moved += 1
+            self.groups[group] += 1
+            self.consecutive_failures = 0
+
+    def fail(self, item_id: str, target: str | None, reason: str, *, at_target: bool) -> int:
+        """Count a failure; returns the run of consecutive target failures it belongs to."""
+        with self._lock:
+            self.failed += 1
+            self.reasons[_reason_key(reason)] += 1
+            if len(self.failures) < MAX_LISTED_FAILURES:
+                self.failures.append(FailedItem(id=item_id, target=target, reason=reason))
+            if at_target:
+                self.consecutive_failures += 1
+            return self.consecutive_failures
+
+    def progress(self) -> Progress:
+        with self._lock:
+            return Progress(
+                received=self.received,
+                moved=self.moved,
+                would_move=self.would_move,
+                skipped=self.skipped,
+                failed=self.failed,
+            )
+
+    def report_fields(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "received": self.received,
+                "would_move": self.would_move,
+                "moved": self.moved,
+                "skipped_by_filter": self.skipped,
+                "failed": self.failed,
+                "suspected_duplicates": self.suspected_duplicates,
+                "groups": tuple(
+                    GroupCount(target=t, function=f, condition=c, error_type=e, count=n)
+                    for (t, f, c, e), n in sorted(self.groups.items(), key=lambda kv: (-kv[1], str(kv[0])))
+                ),
+                "failures": tuple(self.failures),
+                "failure_reasons": dict(self.reasons.most_common()),
+            }
+
+
+def _reason_key(reason: str) -> str:
+    """A reason without its particulars (the part before the first colon), to count alike ones."""
+    return reason.split(":", 1)[0]
