@@ -330,6 +330,10 @@ class Redrive:
         self._queue_urls: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    def _call(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+        """One AWS call, transient errors retried with backoff within the run's deadline."""
+        return self._retry.retrying(sleep=self._sleep)(fn, **kwargs)
+
     # ------------------------------------------------------------ entry point
 
     def run(
@@ -405,7 +409,7 @@ class Redrive:
 
     def _queue_attributes(self, url: str) -> dict[str, str]:
         try:
-            response = self._retry.call(
+            response = self._call(
                 self._sqs.get_queue_attributes,
                 QueueUrl=url,
                 AttributeNames=["QueueArn", "ApproximateNumberOfMessages"],
@@ -443,7 +447,7 @@ class Redrive:
     ) -> dict[str, Any] | None:
         """SQS's own move, when the DLQ's sources may all be written to; None to move by hand."""
         if target is None and self._restrict:
-            sources = self._retry.call(self._sqs.list_dead_letter_source_queues, QueueUrl=source.queue_url)
+            sources = self._call(self._sqs.list_dead_letter_source_queues, QueueUrl=source.queue_url)
             urls = sources.get("queueUrls", [])
             if not urls or not all(self._targets.allows_queue(url) for url in urls):
                 return None  # each message is checked on its own by the manual move
@@ -455,7 +459,7 @@ class Redrive:
         if rate:
             arguments["MaxNumberOfMessagesPerSecond"] = int(rate)
         try:
-            response = self._retry.call(self._sqs.start_message_move_task, **arguments)
+            response = self._call(self._sqs.start_message_move_task, **arguments)
         except ClientError as exc:
             return {
                 "status": RedriveStatus.REJECTED,
@@ -520,7 +524,7 @@ class Redrive:
     def _receive(self, run: _Run, url: str, visibility: int) -> list["MessageTypeDef"] | None:
         """The next messages, or None when the source is empty or cannot be read."""
         try:
-            response = self._retry.call(
+            response = self._call(
                 self._sqs.receive_message,
                 QueueUrl=url,
                 MaxNumberOfMessages=_BATCH,
@@ -532,7 +536,7 @@ class Redrive:
         except (ClientError, BotoCoreError) as exc:
             run.stop(f"the source queue could not be read: {_reason(exc)}")
             return None
-        messages = response.get("Messages", [])
+        messages: list[MessageTypeDef] = response.get("Messages", [])
         if not messages:
             return None
         run.tally.add(received=len(messages))
@@ -540,7 +544,7 @@ class Redrive:
 
     def _default_queue_target(self, source: SqsDlqSource) -> QueueTarget | None:
         """The one queue whose DLQ this is, when it is one (a DLQ of several names it per message)."""
-        response = self._retry.call(self._sqs.list_dead_letter_source_queues, QueueUrl=source.queue_url)
+        response = self._call(self._sqs.list_dead_letter_source_queues, QueueUrl=source.queue_url)
         urls = response.get("queueUrls", [])
         return QueueTarget(urls[0]) if len(urls) == 1 else None
 
@@ -827,9 +831,9 @@ class Redrive:
         if len(parts) != 6:
             return None
         try:
-            url = self._retry.call(
-                self._sqs.get_queue_url, QueueName=parts[5], QueueOwnerAWSAccountId=parts[4]
-            )["QueueUrl"]
+            url = self._call(self._sqs.get_queue_url, QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])[
+                "QueueUrl"
+            ]
         except ClientError:
             return None
         self._queue_urls[arn] = url
@@ -917,7 +921,7 @@ class Redrive:
         if target.qualifier and not _qualified(target.function):
             arguments["Qualifier"] = target.qualifier
         try:
-            response = self._retry.call(self._lambda.invoke, **arguments)
+            response = self._call(self._lambda.invoke, **arguments)
         except (ClientError, BotoCoreError) as exc:
             run.target_failed(work.id, target, _reason(exc))
             return False

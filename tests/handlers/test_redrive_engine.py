@@ -19,6 +19,7 @@ from shared.redrive.report import RedriveReport
 from shared.retry import Deadline
 from tests.failure_queue import sqs_message
 from tests.redrive_support import ARN, FakeLambda, FunctionFailed, Serialized, client_error
+from tests.unit.redrive.test_fault_injection import FakeSqs
 
 ACCOUNT = "123456789012"
 FUNCTION = "order-events-test"
@@ -1042,3 +1043,50 @@ def test_every_run_is_audited_with_who_asked_and_how_many(
     assert requested.request["source"]["queue_url"] == dlq  # type: ignore[attr-defined]
     assert finished.report["would_move"] == 1  # type: ignore[attr-defined]
     assert finished.run_id == report.run_id  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- the fault-injection queue, checked
+
+
+def test_the_fault_injection_queue_answers_as_moto_does(queues: Queues) -> None:
+    """The in-memory SQS of tests/unit/redrive/test_fault_injection.py, against moto, call by call."""
+
+    def scenario(sqs: Any, url: str) -> list[Any]:
+        seen: list[Any] = []
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=30)["Messages"]
+        second = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+        seen.append(sorted(m["Body"] for m in first))
+        seen.append(sorted(m["Body"] for m in second))
+        seen.append(
+            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get(
+                "Messages", []
+            )
+        )
+        sent = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "d"}])
+        seen.append([entry["Id"] for entry in sent["Successful"]])
+        deleted = sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(first)],
+        )
+        seen.append(sorted(entry["Id"] for entry in deleted["Successful"]))
+        released = sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[{"Id": "0", "ReceiptHandle": second[0]["ReceiptHandle"], "VisibilityTimeout": 0}],
+        )
+        seen.append([entry["Id"] for entry in released["Successful"]])
+        again = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, MessageSystemAttributeNames=["All"]
+        )
+        seen.append(
+            sorted((m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in again["Messages"])
+        )
+        return seen
+
+    moto_url = queues.create("contract")
+    for body in "abc":
+        queues.put(moto_url, [body])
+    fake = FakeSqs([0.0])
+    fake_url = fake.create("contract")
+    for body in "abc":
+        fake.put(fake_url, body)
+    assert scenario(fake, fake_url) == scenario(queues.sqs, moto_url)
