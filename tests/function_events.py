@@ -86,3 +86,26 @@ ASYNC_CASES = [
     AsyncCase("order-events/rule_violation_ship_before_placed.json", "rejected", "OrderRuleViolationError"),
     AsyncCase("order-events/transient_out_of_order.json", None, "OutOfOrderEventError"),
 ]
+
+
+@dataclass(frozen=True)
+class RedriveCase:
+    """A sample redrive request against the account tests/redrive_seed.py prepares."""
+
+    event: str
+    status: str
+    counts: tuple[tuple[str, int], ...] = ()
+    """Report fields and their expected values."""
+    problem: str = ""
+    """Words the first problem of a rejected request must contain."""
+
+    function = "RedriveFunction"
+
+
+REDRIVE_CASES = [
+    RedriveCase("redrive/dry-run-sqs-dlq.json", "complete", (("would_move", 3), ("moved", 0))),
+    RedriveCase("redrive/dry-run-lambda-dlq.json", "complete", (("would_move", 1), ("skipped_by_filter", 1))),
+    RedriveCase("redrive/dry-run-ledger-by-function.json", "complete", (("would_move", 2),)),
+    RedriveCase("redrive/redrive-sqs-dlq.json", "complete", (("moved", 3), ("failed", 0))),
+    RedriveCase("redrive/rejected-target-not-allowed.json", "rejected", problem="is not in the allow-list"),
+]

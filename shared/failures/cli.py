@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from shared.cli_table import print_table
 from shared.failures.exceptions import UnrecognizedFailureError
 from shared.failures.parser import parse_failure
 from shared.failures.record import FailureKind, FailureRecord
@@ -58,14 +59,6 @@ def _row(where: str, record: FailureRecord) -> tuple[str, ...]:
     )
 
 
-def _print_table(rows: list[tuple[str, ...]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in [_COLUMNS, *rows]) for i in range(len(_COLUMNS))]
-    for row in [_COLUMNS, *rows]:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(), file=out
-        )
-
-
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="failure-record", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path, help="JSON files (default: standard input)")
@@ -101,7 +94,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out:
             else:
                 rows.append(_row(label, record))
     if rows:
-        _print_table(rows, out)
+        print_table(rows, out, header=_COLUMNS)
     return 1 if refused else 0
 
 

@@ -76,7 +76,9 @@ class RedriveSourceError(ValueError):
     """The source (or the target override) cannot be used: nothing was touched."""
 
 
-class AuditLog(Protocol):
+class Log(Protocol):
+    """Where runs are audited and problems logged: Powertools' Logger in the function."""
+
     def info(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
     def warning(self, msg: str, *args: Any, **kwargs: Any) -> None: ...
 
@@ -208,13 +210,15 @@ class _EntriesLeftError(TransientError):
 class _Run:
     """The state a run's workers share: counts, the stop flag, the message budget, held messages."""
 
-    def __init__(self, request: RedriveRequest, deadline: Deadline, margin_s: float) -> None:
+    def __init__(self, request: RedriveRequest, deadline: Deadline, margin_s: float, log: "Log") -> None:
         self.request = request
+        self.log = log
         self.deadline = deadline
         self.margin_s = margin_s
         self.tally = Tally()
         self._lock = threading.Lock()
         self._budget = request.max_messages
+        self.claimed = 0
         self.stopped_because: str | None = None
         self.held: list[str] = []
         """Receipt handles of messages the run keeps invisible and releases at the end."""
@@ -227,7 +231,7 @@ class _Run:
     def keep_going(self) -> bool:
         if self.stopped_because is None and self.deadline.remaining() <= self.margin_s:
             self.stop(
-                f"the deadline: stopped {self.margin_s:.0f} s before the time limit, with the work in hand finished"
+                f"the deadline: stopped {self.margin_s:.3g} s before the time limit, with the work in hand finished"
             )
         return self.stopped_because is None
 
@@ -238,16 +242,25 @@ class _Run:
                 return wanted
             granted = min(wanted, self._budget)
             self._budget -= granted
+            self.claimed += granted
             if self._budget == 0 and self.stopped_because is None:
                 self.stopped_because = "max_messages"
             return granted
+
+    def following(self, **source_changes: Any) -> dict[str, Any]:
+        """The request that goes on where this run stopped (what is left of max_messages)."""
+        request = self.request.model_dump(mode="json", exclude_defaults=True)
+        request["source"] |= source_changes
+        if self.request.max_messages is not None:
+            request["max_messages"] = self.request.max_messages - self.claimed
+        return request
 
     def hold(self, handles: list[str]) -> None:
         with self._lock:
             self.held.extend(handles)
 
     def target_failed(self, item_id: str, target: Target, reason: str) -> None:
-        logger.warning(
+        self.log.warning(
             "redrive target refused a message", extra={"id": item_id, "target": str(target), "reason": reason}
         )
         run = self.tally.fail(item_id, str(target), reason, at_target=True)
@@ -301,7 +314,7 @@ class Redrive:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        audit: AuditLog = logger,
+        log: Log = logger,
     ) -> None:
         """
         Args:
@@ -326,7 +339,7 @@ class Redrive:
         self._clock = clock
         self._sleep = sleep
         self._now = now
-        self._audit = audit
+        self._log = log
         self._queue_urls: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -348,7 +361,7 @@ class Redrive:
         deadline = deadline or Deadline.after(DEFAULT_RUN_S, clock=self._clock)
         run_id = str(uuid.uuid4())
         started_at, started = self._now(), self._clock()
-        self._audit.info(
+        self._log.info(
             "redrive requested",
             extra={
                 "run_id": run_id,
@@ -356,7 +369,8 @@ class Redrive:
                 "request": request.model_dump(mode="json", exclude_defaults=True),
             },
         )
-        run = _Run(request, deadline, self._margin)
+        # A short run keeps a tenth of its time back, not the whole margin.
+        run = _Run(request, deadline, min(self._margin, deadline.remaining() / 10), self._log)
         with deadline_scope(deadline):
             fields = self._dispatch(run, progress)
         duration = max(self._clock() - started, 1e-9)
@@ -377,11 +391,11 @@ class Redrive:
             finished_at=self._now(),
             duration_s=round(duration, 3),
             rate_per_second=round(handled / duration, 1),
-            stopped_because=run.stopped_because,
+            stopped_because=fields.pop("stopped_because", run.stopped_because),
             **done,
             **fields,
         )
-        self._audit.info(
+        self._log.info(
             "redrive finished",
             extra={
                 "run_id": run_id,
@@ -460,6 +474,14 @@ class Redrive:
             arguments["MaxNumberOfMessagesPerSecond"] = int(rate)
         try:
             response = self._call(self._sqs.start_message_move_task, **arguments)
+        except BotoCoreError as exc:
+            return {
+                "status": RedriveStatus.STOPPED,
+                "method": "start_message_move_task",
+                "stopped_because": f"no answer from SQS: {_reason(exc)}",
+                "message": "SQS may or may not have started the move: look with `aws sqs list-message-move-tasks "
+                f"--source-arn {attributes['QueueArn']}` before running this again.",
+            }
         except ClientError as exc:
             return {
                 "status": RedriveStatus.REJECTED,
@@ -503,8 +525,10 @@ class Redrive:
                 if progress:
                     progress(run.tally.progress())
 
-        self._in_workers(run.request.concurrency, worker)
-        self._release(source.queue_url, run.held)
+        try:
+            self._in_workers(run, worker)
+        finally:  # a bug or Ctrl-C: what the run holds is made visible again all the same
+            self._release(source.queue_url, run.held)
         remaining = self._queue_attributes(source.queue_url).get("ApproximateNumberOfMessages")
         fields: dict[str, Any] = {
             "method": "manual",
@@ -517,8 +541,8 @@ class Redrive:
                     "same messages again; narrow it with filter.since/until first"
                 )
             else:
-                fields["next_request"] = run.request.model_dump(mode="json", exclude_defaults=True)
-                fields["message"] = "stopped part way: run next_request (the same request) to go on"
+                fields["next_request"] = run.following()
+                fields["message"] = "stopped part way: run next_request (the same source) to go on"
         return fields
 
     def _receive(self, run: _Run, url: str, visibility: int) -> list["MessageTypeDef"] | None:
@@ -558,7 +582,7 @@ class Redrive:
                 run.tally.add(skipped=1)
                 release.append(decision.receipt_handle or "")
             else:
-                logger.warning("not redrivable", extra={"id": decision.id, "reason": decision.reason})
+                self._log.warning("not redrivable", extra={"id": decision.id, "reason": decision.reason})
                 run.tally.fail(decision.id, decision.target, decision.reason, at_target=False)
                 release.append(decision.receipt_handle or "")
         granted = run.claim(len(works))
@@ -574,7 +598,11 @@ class Redrive:
             run.stop("the deadline: the rate limit would have waited past it")
             run.hold(release + [w.receipt_handle or "" for w in works])
             return
-        delivered = self._deliver(run, works)
+        try:
+            delivered = self._deliver(run, works)
+        except BaseException:
+            run.hold(release + [w.receipt_handle or "" for w in works])  # released by the caller's finally
+            raise
         accepted = {id(work) for work in delivered}
         run.tally.add(suspected_duplicates=sum(1 for work in delivered if work.seen_before))
         if run.request.keep_source:
@@ -598,7 +626,7 @@ class Redrive:
         for entry_id, reason in left.items():
             work = entries[entry_id]
             run.tally.add(suspected_duplicates=1)
-            self._audit.warning(
+            self._log.warning(
                 "redriven but not removed from its source: the next run sends it again",
                 extra={"id": work.id, "target": str(work.target), "reason": reason},
             )
@@ -619,7 +647,7 @@ class Redrive:
 
             left = self._batch_call(release, [str(i) for i in range(len(chunk))])
             if left:
-                logger.warning(
+                self._log.warning(
                     "messages not made visible again: SQS does when their visibility timeout ends",
                     extra={"count": len(left), "reasons": sorted(set(left.values()))},
                 )
@@ -834,8 +862,8 @@ class Redrive:
             url = self._call(self._sqs.get_queue_url, QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])[
                 "QueueUrl"
             ]
-        except ClientError:
-            return None
+        except (ClientError, BotoCoreError):
+            return None  # refused as "no target", and stays in the DLQ
         self._queue_urls[arn] = url
         return QueueTarget(url)
 
@@ -941,7 +969,7 @@ class Redrive:
             self._ledger.mark_redriven(work.failure_id, at=self._now())
         except (LedgerError, ClientError, BotoCoreError) as exc:
             run.tally.add(suspected_duplicates=1)
-            self._audit.warning(
+            self._log.warning(
                 "redriven but not marked in the ledger: a redrive by filter may send it again",
                 extra={"failure_id": work.failure_id, "reason": _reason(exc)},
             )
@@ -984,13 +1012,10 @@ class Redrive:
             raise crashed[0]
         fields: dict[str, Any] = {"method": "ledger"}
         if run.stopped_because and run.stopped_because != "max_messages":
-            following = run.request.model_dump(mode="json", exclude_defaults=True)
             if source.filter is not None:
-                if resume is not None:
-                    following["source"]["cursor"] = resume
+                fields["next_request"] = run.following(**({"cursor": resume} if resume else {}))
             else:
-                following["source"]["failure_ids"] = not_started + [i for i, _ in entries]
-            fields["next_request"] = following
+                fields["next_request"] = run.following(failure_ids=not_started + [i for i, _ in entries])
             fields["message"] = "stopped part way: run next_request to go on"
         return fields
 
@@ -1028,14 +1053,22 @@ class Redrive:
 
     # ------------------------------------------------------------ threads
 
-    def _in_workers(self, count: int, worker: Callable[[], None]) -> None:
-        if count == 1:
+    def _in_workers(self, run: _Run, worker: Callable[[], None]) -> None:
+        """`worker` in `concurrency` threads. If the caller is interrupted (Ctrl-C) or one raises,
+        the others stop after the batch in hand."""
+        if run.request.concurrency == 1:
             worker()
             return
-        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="redrive") as pool:
-            futures = [pool.submit(contextvars.copy_context().run, worker) for _ in range(count)]
-            for future in futures:
-                future.result()
+        with ThreadPoolExecutor(max_workers=run.request.concurrency, thread_name_prefix="redrive") as pool:
+            futures = [
+                pool.submit(contextvars.copy_context().run, worker) for _ in range(run.request.concurrency)
+            ]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                run.stop("interrupted")
+                raise
 
 
 # ---------------------------------------------------------------- helpers

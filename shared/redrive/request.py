@@ -315,6 +315,8 @@ def _problem(error: Any) -> str:
         return f"{where}: unknown field"
     if error["type"] == "missing":
         return f"{where}: required"
+    if error["type"] == "union_tag_not_found":
+        return f"{where}.type: required; one of sqs_dlq, lambda_dlq, destination_queue, ledger"
     if error["type"] == "union_tag_invalid":
         return f"{where}: unknown source type; expected one of sqs_dlq, lambda_dlq, destination_queue, ledger"
     message = str(error["msg"]).removeprefix("Value error, ")

@@ -14,6 +14,7 @@ from shared.config import get_config
 from shared.failures.report import failure_queue_reporter
 from shared.ledger.wiring import alert_publisher, failure_consumer, failure_ledger
 from shared.orders.wiring import _from_environment
+from shared.redrive.wiring import redrive_engine
 from tests.template import table_definition
 
 HANDLERS = {
@@ -23,6 +24,7 @@ HANDLERS = {
     "KinesisOrdersFunction": "handlers.kinesis_orders.app",
     "DynamoDBOrdersFunction": "handlers.dynamodb_orders.app",
     "FailureConsumerFunction": "handlers.failure_consumer.app",
+    "RedriveFunction": "handlers.redrive.app",
 }
 ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "eu-west-1",
@@ -48,6 +50,7 @@ def _clear_caches() -> None:
     failure_ledger.cache_clear()
     failure_consumer.cache_clear()
     alert_publisher.cache_clear()
+    redrive_engine.cache_clear()
 
 
 @pytest.fixture

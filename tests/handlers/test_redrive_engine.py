@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
 from shared.failures import FailureKind, parse_failure
@@ -525,6 +526,80 @@ def test_it_stops_before_its_deadline_and_says_how_to_go_on(queues: Queues, orde
     assert report.next_request == request.model_dump(mode="json", exclude_defaults=True)
     assert len(queues.bodies(source)) == 40
     assert len(queues.bodies(dlq)) == 10
+
+
+def test_what_a_run_holds_is_released_when_it_breaks_and_max_messages_goes_on_from_what_is_left(
+    queues: Queues, orders: tuple[str, str]
+) -> None:
+    source, dlq = orders
+    queues.put(dlq, [order(n) for n in range(30)])
+    calls = {"send_message_batch": 0}
+
+    def fault(name: str, kwargs: dict[str, Any], real: Any) -> Any:
+        if name == "send_message_batch":
+            calls[name] += 1
+            if calls[name] == 2:
+                raise RuntimeError("a bug in the middle of a run")
+        return real()
+
+    allowed = orders_allowed(source)
+    raw = {"source": {"type": "sqs_dlq", "queue_url": dlq}, "dry_run": False, "max_messages": 25}
+    with pytest.raises(RuntimeError, match="a bug"):
+        redrive(raw, allowed, sqs=Faulty(queues.sqs, fault))
+    # The batch it was sending is visible again at once, not after the visibility timeout
+    assert len(queues.bodies(source)) == 10
+    assert len(queues.bodies(dlq)) == 20
+
+    now = [0.0]
+
+    def slow(name: str, kwargs: dict[str, Any], real: Any) -> Any:
+        if name == "receive_message":
+            now[0] += 10
+        return real()
+
+    queues.put(dlq, [order(n) for n in range(30)])
+    report = engine(sqs=Faulty(queues.sqs, slow), allowed=allowed, clock=lambda: now[0]).run(
+        parse_redrive_request(raw, allowed), deadline=Deadline.after(5, clock=lambda: now[0])
+    )
+    assert report.moved == 10
+    assert report.next_request is not None
+    assert report.next_request["max_messages"] == 15  # 25 asked, 10 taken
+
+
+def test_a_short_run_keeps_a_tenth_of_its_time_back(queues: Queues, orders: tuple[str, str]) -> None:
+    source, dlq = orders
+    queues.put(dlq, [order(n) for n in range(3)])
+    allowed = orders_allowed(source)
+    request = parse_redrive_request(
+        {"source": {"type": "sqs_dlq", "queue_url": dlq}, "max_messages": 3}, allowed
+    )
+    run = Redrive(sqs=queues.sqs, lambda_client=FakeLambda(), targets=allowed, wait_time_s=0)  # margin 30 s
+    report = run.run(request, deadline=Deadline.after(20))
+    assert report.would_move == 3
+
+
+def test_a_move_task_sqs_did_not_answer_is_said_to_be_unknown(aws: dict[str, Any], mocker: Any) -> None:
+    sqs = boto3.client("sqs")
+    dlq = f"https://sqs.eu-west-1.amazonaws.com/{ACCOUNT}/orders-dlq"
+    target = f"https://sqs.eu-west-1.amazonaws.com/{ACCOUNT}/orders"
+    mocker.patch.object(
+        sqs,
+        "get_queue_attributes",
+        return_value={"Attributes": {"QueueArn": "arn:aws:sqs:eu-west-1:123456789012:q"}},
+    )
+    mocker.patch.object(
+        sqs, "start_message_move_task", side_effect=ReadTimeoutError(endpoint_url="https://sqs")
+    )
+    report = redrive(
+        {"source": {"type": "sqs_dlq", "queue_url": dlq}, "target": {"queue_url": target}, "dry_run": False},
+        RedriveTargets(queue_urls=frozenset({target})),
+        sqs=sqs,
+    )
+    assert report.status == "stopped"
+    assert report.stopped_because is not None
+    assert report.stopped_because.startswith("no answer from SQS")
+    assert report.message is not None
+    assert "may or may not have started" in report.message
 
 
 def test_a_source_that_cannot_be_read_is_refused_before_anything_is_touched(aws: dict[str, Any]) -> None:

@@ -14,13 +14,13 @@ from shared.orders.service import OrderEventProcessor
 from shared.orders.store import DynamoDBOrderStore
 from shared.retry import RetryPolicy, TransientError
 from tests.events import event_files, load_event
-from tests.function_events import ASYNC_CASES, BATCH_CASES, AsyncCase, BatchCase
+from tests.function_events import ASYNC_CASES, BATCH_CASES, REDRIVE_CASES, AsyncCase, BatchCase
 from tests.handlers.conftest import handler_module
 from tests.lambda_context import FakeLambdaContext
 
 
 def test_every_function_event_file_has_an_expectation() -> None:
-    covered = {case.event for case in BATCH_CASES} | {case.event for case in ASYNC_CASES}
+    covered = {case.event for case in BATCH_CASES + ASYNC_CASES + REDRIVE_CASES}
     # events/failures/ holds AWS's failure records: the failure queue's are the consumer's events,
     # the rest reach it through tests/failure_queue.py (tests/handlers/test_failure_consumer.py).
     assert covered == {f for f in event_files() if not f.startswith("failures/")} | set(

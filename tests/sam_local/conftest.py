@@ -58,6 +58,15 @@ class LocalAws:
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
 
+    def resource(self, service: str) -> Any:
+        return boto3.resource(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
     def reset(self) -> None:
         """Empty account, then the template's tables and the failure queue: every case starts alike."""
         import urllib.request

@@ -7,8 +7,9 @@ import pytest
 
 from shared.failures import UnrecognizedFailureError, parse_failure
 from tests.events import load_event
-from tests.function_events import ASYNC_CASES, BATCH_CASES, AsyncCase, BatchCase
-from tests.sam_local.conftest import ROOT, TABLES, LocalAws
+from tests.function_events import ASYNC_CASES, BATCH_CASES, REDRIVE_CASES, AsyncCase, BatchCase, RedriveCase
+from tests.redrive_seed import ENVIRONMENT, ORDERS_DLQ, ORDERS_QUEUE, queue_url, seed
+from tests.sam_local.conftest import LEDGER_BUCKET, ROOT, TABLES, LocalAws
 
 
 @pytest.mark.parametrize("case", BATCH_CASES, ids=lambda c: f"{c.function}:{c.event}{'+' if c.env else ''}")
@@ -47,6 +48,32 @@ def test_async_function(case: AsyncCase, invoke: Any, local_aws: LocalAws) -> No
         assert failure.condition == "PermanentFailure"
         assert failure.error is not None
         assert failure.error.type == case.error_type
+
+
+@pytest.mark.parametrize("case", REDRIVE_CASES, ids=lambda c: c.event)
+def test_redrive_function(case: RedriveCase, invoke: Any, local_aws: LocalAws) -> None:
+    sqs = local_aws.client("sqs")
+    seed(
+        sqs,
+        local_aws.resource("dynamodb").Table(TABLES["LedgerTable"]),
+        local_aws.client("s3"),
+        LEDGER_BUCKET,
+    )
+    response = invoke(case.function, case.event, ENVIRONMENT).response
+    assert response["status"] == case.status, response
+    for name, value in case.counts:
+        assert response[name] == value, (name, response)
+    if case.problem:
+        assert case.problem in response["problems"][0]
+    moved = response["moved"] if case.status != "rejected" else 0
+
+    def visible(name: str) -> int:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=queue_url(name), AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    assert (visible(ORDERS_QUEUE), visible(ORDERS_DLQ)) == (moved, 3 - moved)
 
 
 def test_template_passes_sam_validate_lint_with_no_warning(sam_build: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.ledger import LedgerSummary
-from tests.function_events import ASYNC_CASES, BATCH_CASES
+from tests.function_events import ASYNC_CASES, BATCH_CASES, REDRIVE_CASES
 from tests.template import resource, template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def _queue(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_every_function_has_sample_events_and_a_handler() -> None:
-    tested = {case.function for case in BATCH_CASES} | {case.function for case in ASYNC_CASES}
+    tested = {case.function for case in BATCH_CASES + ASYNC_CASES + REDRIVE_CASES}
     assert set(FUNCTIONS) == tested
     for body in FUNCTIONS.values():
         properties = body["Properties"]
@@ -276,7 +276,7 @@ def test_the_alert_topic_key_lets_cloudwatch_publish() -> None:
 def test_the_dashboard_is_valid_json_showing_failures_and_dlqs() -> None:
     body, variables = resource("FailuresDashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
     names = set(re.findall(r"\$\{([^}]+)\}", body))
-    assert names <= set(variables) | {"AWS::Region", "FailureConsumerFunction"}
+    assert names <= set(variables) | {"AWS::Region", "FailureConsumerFunction", "RedriveFunction"}
     dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
     text = json.dumps(dashboard)
     assert "{LambdaFailureToolkit,Condition,ErrorType,FunctionName,service}" in text

@@ -94,6 +94,7 @@ def test_ledger_sources_by_ids_or_by_filter() -> None:
     [
         ({"source": {"type": "sqs_dlq", "queue_url": DLQ}, "dry": False}, "dry: unknown field"),
         ({"source": {"type": "kafka", "queue_url": DLQ}}, "source: unknown source type"),
+        ({"source": {"queue_url": DLQ}}, "source.type: required; one of sqs_dlq, lambda_dlq"),
         (
             {"source": {"type": "sqs_dlq", "queue_url": "orders-dlq"}},
             "source.sqs_dlq.queue_url: String should match pattern",

@@ -1,0 +1,683 @@
+"""`dlq` without AWS: the request it builds, the exit status of each outcome, what it prints."""
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, NoRegionError, ReadTimeoutError
+
+from shared.failures import FailureKind
+from shared.redrive.cli import _Watch, main
+from shared.redrive.report import FailedItem, Progress, RedriveReport, RedriveStatus
+from shared.redrive.request import LedgerSource, RedriveRequest
+from tests.events import EVENTS_DIR, event_files, load_event
+
+DLQ = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dlq-dev"
+QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dev"
+CALLER = "arn:aws:sts::123456789012:assumed-role/oncall/alice"
+FAILURE_ID = "async-" + "a" * 32
+
+
+class FakeAws:
+    """What AwsSession gives the tool; no client here ever reaches the network."""
+
+    def __init__(self, region: str | None = None, endpoint_url: str | None = None) -> None:
+        self.region, self.endpoint_url = region, endpoint_url
+        self.ledgers: list[tuple[str, str]] = []
+
+    def sqs(self) -> Any:
+        return FakeSqs()
+
+    def lambda_client(self, config: Any = None) -> Any:
+        return object()  # the engine is a fake: it never invokes
+
+    def caller_arn(self) -> str:
+        return CALLER
+
+    def ledger(self, table: str, bucket: str) -> Any:
+        self.ledgers.append((table, bucket))
+        return object()
+
+
+class FakeSqs:
+    def get_queue_attributes(self, **_: Any) -> dict[str, Any]:
+        return {"Attributes": {"ApproximateNumberOfMessages": "40"}}
+
+
+class FakeEngine:
+    """Records what it was built with and asked, reports what the test set, and shows progress."""
+
+    def __init__(
+        self,
+        report: dict[str, Any] | None = None,
+        progress: tuple[Progress, ...] = (),
+        error: BaseException | None = None,
+    ) -> None:
+        self.report = report or {}
+        self.progress = progress
+        self.error = error
+        self.parts: dict[str, Any] = {}
+        self.request: RedriveRequest | None = None
+
+    def __call__(self, **parts: Any) -> "FakeEngine":
+        self.parts = parts
+        return self
+
+    def run(
+        self, request: RedriveRequest, *, deadline: Any, progress: Callable[[Progress], None]
+    ) -> RedriveReport:
+        self.request = request
+        for step in self.progress:
+            progress(step)
+        if self.error is not None:
+            raise self.error
+        fields: dict[str, Any] = {
+            "run_id": "run-1",
+            "status": RedriveStatus.COMPLETE,
+            "dry_run": request.dry_run,
+            "source": f"sqs_dlq {DLQ}",
+            "requested_by": request.requested_by,
+        }
+        return RedriveReport(**(fields | self.report))
+
+
+def dlq(*argv: str, engine: FakeEngine | None = None, aws: Any = FakeAws) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err, engine_factory=engine or FakeEngine(), aws_factory=aws)
+    return code, out.getvalue(), err.getvalue()
+
+
+def untouchable(*_: Any) -> Any:
+    raise AssertionError("AWS was reached")
+
+
+SOURCE = ("--source-type", "sqs_dlq", "--queue-url", DLQ)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_help_reads_with_examples_and_exit_status() -> None:
+    code, out, _ = dlq("--help")
+    assert code == 0
+    assert "dlq redrive --request next.json --execute" in out
+    assert "exit status: 0 complete" in out
+
+    code, out, _ = dlq("redrive", "--help")
+    assert code == 0
+    assert "--max-duration SECONDS" in out
+    assert "without it the run is a dry run" in out
+
+
+def test_an_unknown_option_is_refused() -> None:
+    code, out, err = dlq("redrive", *SOURCE, "--dry", aws=untouchable)
+
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == "dlq: unrecognized arguments: --dry"
+
+
+def test_a_command_is_required() -> None:
+    code, _, err = dlq(aws=untouchable)
+
+    assert code == 2
+    assert "dlq: the following arguments are required" in err
+
+
+def test_an_option_of_the_wrong_type_is_refused_by_the_parser() -> None:
+    code, _, err = dlq("redrive", *SOURCE, "--concurrency", "many", aws=untouchable)
+
+    assert code == 2
+    assert "dlq: argument --concurrency: invalid int value: 'many'" in err
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        (("--concurrency", "99"), "concurrency: Input should be less than or equal to 20"),
+        (("--rate", "0"), "rate_per_second: Input should be greater than 0"),
+        (("--error-message-pattern", "(unclosed"), "filter.error_message_pattern: not a regular expression"),
+        (("--since", "yesterday"), "filter.since: Input should be a valid datetime"),
+        (("--target-function", "order-events-dev"), "an SQS DLQ's messages go to a queue"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_the_field_before_aws(options: tuple[str, ...], problem: str) -> None:
+    code, out, err = dlq("redrive", *SOURCE, *options, "--execute", aws=untouchable)
+
+    assert (code, out) == (2, "")
+    assert err.startswith("dlq: bad redrive request: ")
+    assert any(line.startswith(f"  - {problem}") for line in err.splitlines()), err
+
+
+def test_a_max_duration_out_of_range_is_refused() -> None:
+    code, _, err = dlq("redrive", *SOURCE, "--max-duration", "0", aws=untouchable)
+
+    assert code == 2
+    assert "argument --max-duration: between 0 and 43140 seconds" in err
+
+
+def test_without_a_source_it_says_what_to_give() -> None:
+    code, _, err = dlq("redrive", "--max-messages", "5", aws=untouchable)
+
+    assert code == 2
+    assert err.startswith("dlq: no source: give --source-type")
+
+
+def test_a_request_file_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text("[1, 2]")
+
+    code, _, err = dlq("redrive", "--request", str(request), aws=untouchable)
+
+    assert code == 2
+    assert "a redrive request is a JSON object, not list" in err
+
+
+# ---------------------------------------------------------------- the request built
+
+
+def test_every_option_reaches_its_field() -> None:
+    engine = FakeEngine()
+    code, _, _ = dlq(
+        "redrive",
+        *SOURCE,
+        "--target-queue-url",
+        QUEUE,
+        "--payload-predicate",
+        "detail.total_cents > `1000`",
+        "--since",
+        "2026-11-20T08:00:00Z",
+        "--until",
+        "2026-11-21T08:00:00Z",
+        "--max-messages",
+        "500",
+        "--rate",
+        "50",
+        "--concurrency",
+        "4",
+        "--keep-source",
+        "--stop-after-consecutive-failures",
+        "3",
+        "--fifo-group-id",
+        "replay",
+        "--execute",
+        engine=engine,
+    )
+
+    assert code == 0
+    request = engine.request
+    assert request is not None
+    assert request.model_dump(mode="json", exclude_defaults=True, exclude={"filter"}) == {
+        "source": {"type": "sqs_dlq", "queue_url": DLQ},
+        "target": {"queue_url": QUEUE},
+        "dry_run": False,
+        "max_messages": 500,
+        "rate_per_second": 50.0,
+        "concurrency": 4,
+        "keep_source": True,
+        "stop_after_consecutive_failures": 3,
+        "fifo_message_group_id": "replay",
+        "requested_by": CALLER,
+    }
+    assert request.filter.payload_predicate == "detail.total_cents > `1000`"
+    assert (request.filter.since.isoformat(), request.filter.until.isoformat()) == (  # type: ignore[union-attr]
+        "2026-11-20T08:00:00+00:00",
+        "2026-11-21T08:00:00+00:00",
+    )
+
+
+def test_the_target_given_is_the_allow_list_and_derived_targets_are_not_restricted() -> None:
+    engine = FakeEngine()
+    dlq("redrive", *SOURCE, "--target-queue-url", QUEUE, engine=engine)
+
+    assert engine.parts["targets"].queue_urls == frozenset({QUEUE})
+    assert engine.parts["restrict_derived_targets"] is False
+    assert engine.parts["invoke_identity_arn"]() == CALLER
+
+
+def test_ledger_options_build_the_ledger_filter_and_the_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEDGER_TABLE_NAME", raising=False)
+    monkeypatch.setenv("LEDGER_BUCKET_NAME", "ledger-bucket-env")
+    aws = FakeAws()
+    engine = FakeEngine()
+
+    code, _, _ = dlq(
+        "redrive",
+        "--source-type",
+        "ledger",
+        "--ledger-function-name",
+        "order-events-dev",
+        "--ledger-redrive-status",
+        "pending",
+        "--ledger-kind",
+        "async",
+        "--ledger-kind",
+        "dlq",
+        "--ledger-condition",
+        "RetriesExhausted",
+        "--condition",
+        "RetriesExhausted",
+        "--error-type",
+        "InventoryUnavailableError",
+        "--ledger-table",
+        "ledger-table",
+        engine=engine,
+        aws=lambda region, endpoint: aws,
+    )
+
+    assert code == 0
+    assert aws.ledgers == [("ledger-table", "ledger-bucket-env")]
+    assert engine.parts["ledger"] is not None
+    request = engine.request
+    assert request is not None
+    assert isinstance(request.source, LedgerSource)
+    ledger_filter = request.source.filter
+    assert ledger_filter is not None
+    assert (ledger_filter.function_name, ledger_filter.redrive_status) == ("order-events-dev", "pending")
+    assert ledger_filter.kinds == frozenset({FailureKind.ASYNC, FailureKind.DLQ})
+    assert ledger_filter.conditions == frozenset({"RetriesExhausted"})
+    assert request.filter.conditions == frozenset({"RetriesExhausted"})
+    assert request.filter.error_types == frozenset({"InventoryUnavailableError"})
+
+
+def test_half_a_ledger_configuration_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEDGER_TABLE_NAME", raising=False)
+    monkeypatch.delenv("LEDGER_BUCKET_NAME", raising=False)
+
+    code, _, err = dlq("redrive", *SOURCE, "--ledger-table", "ledger-table")
+
+    assert code == 2
+    assert "the ledger needs its table and its bucket" in err
+
+
+def test_another_source_type_replaces_the_files_source(tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"source": {"type": "lambda_dlq", "queue_url": DLQ, "function": "f"}}))
+    engine = FakeEngine()
+
+    code, _, _ = dlq(
+        "redrive",
+        "--request",
+        str(request),
+        "--source-type",
+        "ledger",
+        "--failure-id",
+        FAILURE_ID,
+        "--ledger-table",
+        "ledger-table",
+        "--ledger-bucket",
+        "ledger-bucket",
+        engine=engine,
+    )
+
+    assert code == 0
+    assert engine.request is not None
+    assert engine.request.model_dump(mode="json", include={"source"}, exclude_defaults=True) == {
+        "source": {"type": "ledger", "failure_ids": [FAILURE_ID]}
+    }
+
+
+@pytest.mark.parametrize("sample", event_files("redrive"))
+def test_the_functions_sample_requests_run_here_as_dry_runs(sample: str) -> None:
+    engine = FakeEngine()
+    ledger = ("--ledger-table", "ledger-table", "--ledger-bucket", "ledger-bucket")
+
+    code, _, _ = dlq("redrive", "--request", str(EVENTS_DIR / sample), *ledger, engine=engine)
+
+    assert code == 0
+    assert engine.request is not None
+    assert engine.request.dry_run is True
+    expected = {k: v for k, v in load_event(sample).items() if k not in {"dry_run", "requested_by"}}
+    assert engine.request.model_dump(mode="json", exclude_defaults=True, exclude={"requested_by"}) == expected
+
+
+def test_the_files_requested_by_is_replaced_by_the_caller(tmp_path: Path) -> None:
+    request = tmp_path / "next.json"
+    request.write_text(
+        json.dumps({"source": {"type": "sqs_dlq", "queue_url": DLQ}, "requested_by": "someone"})
+    )
+    engine = FakeEngine()
+
+    dlq("redrive", "--request", str(request), engine=engine)
+
+    assert engine.request is not None
+    assert engine.request.requested_by == CALLER
+
+
+def test_region_and_endpoint_reach_the_session() -> None:
+    seen: list[tuple[str | None, str | None]] = []
+
+    def aws(region: str | None, endpoint: str | None) -> FakeAws:
+        seen.append((region, endpoint))
+        return FakeAws()
+
+    dlq("redrive", *SOURCE, "--region", "eu-central-1", "--endpoint-url", "http://localhost:5000", aws=aws)
+
+    assert seen == [("eu-central-1", "http://localhost:5000")]
+
+
+def test_a_short_run_keeps_a_margin_in_proportion() -> None:
+    engine = FakeEngine()
+    dlq("redrive", *SOURCE, "--max-duration", "60", engine=engine)
+    assert engine.parts["margin_s"] == 6.0
+
+    dlq("redrive", *SOURCE, engine=engine)
+    assert engine.parts["margin_s"] == 30.0
+
+
+# ---------------------------------------------------------------- outcomes
+
+
+@pytest.mark.parametrize(
+    ("report", "code"),
+    [
+        ({}, 0),
+        ({"failed": 1, "failures": [FailedItem(id="m-1", target=QUEUE, reason="no target")]}, 1),
+        ({"status": RedriveStatus.STOPPED, "stopped_because": "the deadline"}, 1),
+        ({"status": RedriveStatus.MOVE_TASK_STARTED}, 1),
+        ({"status": RedriveStatus.REJECTED, "problems": ("AccessDenied: no",)}, 2),
+    ],
+)
+def test_exit_status_of_each_outcome(report: dict[str, Any], code: int) -> None:
+    assert dlq("redrive", *SOURCE, engine=FakeEngine(report))[0] == code
+
+
+def test_a_rejected_report_prints_its_problems_and_no_table() -> None:
+    engine = FakeEngine(
+        {
+            "status": RedriveStatus.REJECTED,
+            "problems": ("AccessDenied: no",),
+            "message": "SQS did not start the move",
+        }
+    )
+
+    code, out, err = dlq("redrive", *SOURCE, "--execute", engine=engine)
+
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-2:] == ["dlq: SQS did not start the move", "  - AccessDenied: no"]
+
+
+def test_failures_beyond_those_listed_are_counted_by_reason() -> None:
+    engine = FakeEngine(
+        {
+            "failed": 250,
+            "failures": [FailedItem(id="m-1", target=QUEUE, reason="no target: give target.queue_url")],
+            "failure_reasons": {"no target": 200, "InvalidParameterValue": 50},
+        }
+    )
+
+    code, out, _ = dlq("redrive", *SOURCE, engine=engine)
+
+    assert code == 1
+    assert "failures (they stay where they were):" in out
+    assert f"m-1  {QUEUE}  no target: give target.queue_url" in out
+    assert "... and 249 more: no target x200, InvalidParameterValue x50" in out
+
+
+def test_json_output_is_the_report_alone_and_the_hint_goes_to_stderr() -> None:
+    engine = FakeEngine({"status": RedriveStatus.STOPPED, "next_request": {"source": {"type": "sqs_dlq"}}})
+
+    code, out, err = dlq("redrive", *SOURCE, "--json", engine=engine)
+
+    assert code == 1
+    assert json.loads(out)["next_request"] == {"source": {"type": "sqs_dlq"}}
+    assert "go on with: save it as next.json" in err
+    assert "dlq redrive --request next.json\n" in err  # a dry run goes on as a dry run
+
+
+def test_an_unwritable_next_request_file_still_prints_it(tmp_path: Path) -> None:
+    engine = FakeEngine({"status": RedriveStatus.STOPPED, "next_request": {"source": {"type": "sqs_dlq"}}})
+
+    code, out, err = dlq(
+        "redrive", *SOURCE, "--next-request-file", str(tmp_path / "no" / "such" / "dir.json"), engine=engine
+    )
+
+    assert code == 1
+    assert "dlq: cannot write the next request to" in err
+    assert '"type": "sqs_dlq"' in out
+
+
+def test_an_endpoint_that_cannot_be_reached_before_any_read_is_refused() -> None:
+    engine = FakeEngine(error=EndpointConnectionError(endpoint_url="http://localhost:5000/"))
+
+    code, out, err = dlq("redrive", *SOURCE, engine=engine)
+
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        'dlq: Could not connect to the endpoint URL: "http://localhost:5000/": check --endpoint-url, '
+        "--region and the network. Nothing was touched."
+    )
+
+
+def test_an_aws_error_once_messages_were_read_says_what_was_done() -> None:
+    engine = FakeEngine(
+        progress=(Progress(received=20, moved=10, would_move=0, skipped=0, failed=0),),
+        error=ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListDeadLetterSourceQueues"),
+    )
+
+    code, out, err = dlq("redrive", *SOURCE, "--execute", engine=engine)
+
+    assert (code, out) == (1, "")
+    assert "dlq: the run stopped on an AWS error after reading 20 message(s) (moved 10, failed 0)" in err
+    assert "Traceback" not in err
+
+
+def test_expired_credentials_are_one_clear_line() -> None:
+    class Expired(FakeAws):
+        def caller_arn(self) -> str:
+            raise ClientError({"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "GetCallerIdentity")
+
+    code, _, err = dlq("redrive", *SOURCE, aws=Expired)
+
+    assert code == 2
+    assert err == (
+        "dlq: AWS refused the credentials (ExpiredToken: expired): refresh them (e.g. aws sso login). "
+        "Nothing was touched.\n"
+    )
+
+
+def test_an_interrupted_run_says_where_the_messages_are() -> None:
+    code, _, err = dlq("redrive", *SOURCE, engine=FakeEngine(error=KeyboardInterrupt()))
+
+    assert code == 130
+    assert "dlq: interrupted. A message leaves its source only once its target accepted it" in err
+
+
+def test_the_progress_bar_shows_the_queue_size_and_the_counts() -> None:
+    engine = FakeEngine(
+        progress=(
+            Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),
+            Progress(received=40, moved=0, would_move=38, skipped=2, failed=0),
+        )
+    )
+
+    code, _, err = dlq("redrive", *SOURCE, "--progress", engine=engine)
+
+    assert code == 0
+    assert f"\r[{'#' * 8}{'-' * 22}] 10/~40 read  would move 9  skipped 1  failed 0" in err
+    assert err.endswith(f"\r[{'#' * 30}] 40/~40 read  would move 38  skipped 2  failed 0\n")
+
+
+def test_the_bar_is_redrawn_at_most_ten_times_a_second_and_counts_without_a_total() -> None:
+    now = [0.0]
+    stream = io.StringIO()
+    watch = _Watch(stream, draw=True, total=None, dry_run=False, clock=lambda: now[0])
+
+    watch(Progress(received=10, moved=10, would_move=0, skipped=0, failed=0))
+    watch(Progress(received=20, moved=20, would_move=0, skipped=0, failed=0))
+    now[0] = 0.2
+    watch(Progress(received=30, moved=29, would_move=0, skipped=0, failed=1))
+    watch.line("dlq: warning: something")
+    watch.finish()
+
+    assert stream.getvalue() == (
+        "\r10 read  moved 10  skipped 0  failed 0"
+        "\r30 read  moved 29  skipped 0  failed 1"
+        "\ndlq: warning: something\n"
+        "\r30 read  moved 29  skipped 0  failed 1\n"
+    )
+
+
+def test_verbose_shows_the_library_log_with_its_fields() -> None:
+    class Logging(FakeEngine):
+        def run(self, request: RedriveRequest, **kwargs: Any) -> RedriveReport:
+            import logging
+
+            logging.getLogger("shared.redrive.engine").warning("not redrivable", extra={"id": "m-1"})
+            return super().run(request, **kwargs)
+
+    _, _, quiet = dlq("redrive", *SOURCE, engine=Logging())
+    _, _, verbose = dlq("redrive", *SOURCE, "-v", engine=Logging())
+
+    assert "not redrivable" not in quiet
+    assert 'dlq: warning: not redrivable {"id":"m-1"}' in verbose
+
+
+def test_a_max_duration_that_is_not_a_number_is_refused() -> None:
+    code, _, err = dlq("redrive", *SOURCE, "--max-duration", "soon", aws=untouchable)
+
+    assert code == 2
+    assert "argument --max-duration: not a number of seconds: 'soon'" in err
+
+
+def test_an_aws_refusal_before_any_read_is_refused_cleanly() -> None:
+    engine = FakeEngine(
+        error=ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListDeadLetterSourceQueues")
+    )
+
+    code, _, err = dlq("redrive", *SOURCE, engine=engine)
+
+    assert code == 2
+    assert err.splitlines()[-1] == "dlq: the run could not start: AccessDenied: no. Nothing was touched."
+
+
+def test_no_region_is_one_clear_line() -> None:
+    class NoRegion(FakeAws):
+        def caller_arn(self) -> str:
+            raise NoRegionError
+
+    code, _, err = dlq("redrive", *SOURCE, aws=NoRegion)
+
+    assert code == 2
+    assert err == "dlq: no AWS region: give --region or set AWS_REGION. Nothing was touched.\n"
+
+
+def test_sts_unreachable_otherwise_falls_back_to_the_os_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    class StsTimesOut(FakeAws):
+        def caller_arn(self) -> str:
+            raise ReadTimeoutError(endpoint_url="https://sts.amazonaws.com")
+
+    monkeypatch.setattr("shared.redrive.cli.getpass.getuser", lambda: "bob")
+    engine = FakeEngine()
+
+    code, _, err = dlq("redrive", *SOURCE, engine=engine, aws=StsTimesOut)
+
+    assert code == 0
+    assert engine.request is not None
+    assert engine.request.requested_by == "os-user:bob (unverified: sts get-caller-identity failed)"
+    assert engine.parts["invoke_identity_arn"] is None
+    assert "sts get-caller-identity failed (Read timeout on endpoint URL" in err
+
+
+def test_a_ledger_source_by_ids_counts_them_for_the_progress_bar() -> None:
+    engine = FakeEngine(progress=(Progress(received=1, moved=0, would_move=1, skipped=0, failed=0),))
+
+    dlq_args = ("--source-type", "ledger", "--failure-id", FAILURE_ID, "--failure-id", "dlq-" + "b" * 32)
+    ledger = ("--ledger-table", "t", "--ledger-bucket", "b")
+    _, _, err = dlq("redrive", *dlq_args, *ledger, "--progress", engine=engine)
+
+    assert "] 1/~2 read  would move 1" in err
+
+
+# ---------------------------------------------------------------- dlq invoke, its odd answers
+
+
+class FakeLambdaAws(FakeAws):
+    def __init__(self, client: Any) -> None:
+        super().__init__()
+        self.client = client
+        self.configs: list[Any] = []
+
+    def lambda_client(self, config: Any = None) -> Any:
+        self.configs.append(config)
+        return self.client
+
+
+def invoke(client: Any, *options: str) -> tuple[int, str, str]:
+    aws = FakeLambdaAws(client)
+    result = dlq("invoke", "--function-name", "redrive-dev", *SOURCE, *options, aws=lambda *_: aws)
+    [config] = aws.configs
+    assert config.retries == {"total_max_attempts": 1}  # a retried invoke would run the redrive twice
+    return result
+
+
+def answering(mocker: Any, payload: Any) -> Any:
+    client = mocker.Mock()
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    client.invoke.return_value = {"StatusCode": 200, "Payload": io.BytesIO(text.encode())}
+    return client
+
+
+def test_invoke_without_an_answer_may_still_be_running(mocker: Any) -> None:
+    client = mocker.Mock()
+    client.invoke.side_effect = ReadTimeoutError(endpoint_url="https://lambda")
+
+    code, out, err = invoke(client)
+
+    assert (code, out) == (1, "")
+    assert "dlq: no answer from redrive-dev (Read timeout on endpoint URL" in err
+    assert "it may still be running" in err
+
+
+def test_invoke_an_answer_that_is_not_a_report(mocker: Any) -> None:
+    code, _, err = invoke(answering(mocker, "null"))
+
+    assert code == 1
+    assert "dlq: redrive-dev answered something that is not a redrive report: null" in err
+
+
+def test_invoke_a_bare_rejection(mocker: Any) -> None:
+    code, _, err = invoke(answering(mocker, {"status": "rejected", "problems": ["source: required"]}))
+
+    assert code == 2
+    assert err.splitlines()[-2:] == [
+        "dlq: redrive-dev refused the request. Nothing was touched.",
+        "  - source: required",
+    ]
+
+
+def test_invoke_a_rejection_as_json(mocker: Any) -> None:
+    report = {
+        "run_id": "r",
+        "status": "rejected",
+        "dry_run": True,
+        "source": "x",
+        "problems": ["target.function f is not in the allow-list (empty: set it at deployment)"],
+    }
+
+    code, out, err = invoke(answering(mocker, report), "--json")
+
+    assert code == 2
+    assert json.loads(out)["problems"] == report["problems"]
+    assert "  - target.function f is not in the allow-list" in err
+
+
+def test_invoke_a_stopped_run_says_how_to_go_on_through_the_function(mocker: Any, tmp_path: Path) -> None:
+    report = {
+        "run_id": "r",
+        "status": "stopped",
+        "dry_run": False,
+        "source": "x",
+        "next_request": {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "dry_run": False},
+    }
+
+    code, out, _ = invoke(
+        answering(mocker, report), "--execute", "--next-request-file", str(tmp_path / "n.json")
+    )
+
+    assert code == 1
+    assert (
+        f"go on with: dlq invoke --function-name redrive-dev --request {tmp_path / 'n.json'} --execute" in out
+    )
