@@ -19,6 +19,7 @@ StartMessageMoveTask.
 
 import contextlib
 import contextvars
+import dataclasses
 import json
 import logging
 import math
@@ -333,7 +334,7 @@ class Redrive:
         self._restrict = restrict_derived_targets
         self._identity = invoke_identity_arn
         self._identity_arn: str | None = None
-        self._retry = retry
+        self._retry = dataclasses.replace(retry, sleep=sleep)
         self._wait = wait_time_s
         self._margin = margin_s
         self._clock = clock
@@ -344,8 +345,8 @@ class Redrive:
         self._lock = threading.Lock()
 
     def _call(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-        """One AWS call, transient errors retried with backoff within the run's deadline."""
-        return self._retry.retrying(sleep=self._sleep)(fn, **kwargs)
+        """One AWS call, transient errors retried with backoff (on the run's clock) within its deadline."""
+        return self._retry.call(fn, **kwargs)
 
     # ------------------------------------------------------------ entry point
 
@@ -461,7 +462,10 @@ class Redrive:
     ) -> dict[str, Any] | None:
         """SQS's own move, when the DLQ's sources may all be written to; None to move by hand."""
         if target is None and self._restrict:
-            sources = self._call(self._sqs.list_dead_letter_source_queues, QueueUrl=source.queue_url)
+            try:
+                sources = self._call(self._sqs.list_dead_letter_source_queues, QueueUrl=source.queue_url)
+            except (ClientError, BotoCoreError):
+                return None  # cannot tell where SQS would send them: the manual move checks each one
             urls = sources.get("queueUrls", [])
             if not urls or not all(self._targets.allows_queue(url) for url in urls):
                 return None  # each message is checked on its own by the manual move
@@ -511,7 +515,11 @@ class Redrive:
         source = run.request.source
         assert not isinstance(source, LedgerSource)  # noqa: S101 -- dispatched on the source type
         queue_arn = attributes["QueueArn"]
-        default_target = self._default_queue_target(source) if isinstance(source, SqsDlqSource) else None
+        default_target = (
+            self._default_queue_target(source)
+            if isinstance(source, SqsDlqSource) and not (run.request.target and run.request.target.queue_url)
+            else None
+        )
         limit = _RateLimit(run.request.rate_per_second, self._clock, self._sleep)
         visibility = min(_MAX_VISIBILITY_S, math.ceil(run.deadline.remaining()) + 60)
 
@@ -555,7 +563,12 @@ class Redrive:
                 VisibilityTimeout=visibility,
                 WaitTimeSeconds=self._wait,
                 MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["All"],
+                MessageSystemAttributeNames=[  # what the redrive reads, no more (each costs on every message)
+                    "SentTimestamp",
+                    "ApproximateReceiveCount",
+                    "DeadLetterQueueSourceArn",
+                    "MessageGroupId",
+                ],
             )
         except (ClientError, BotoCoreError) as exc:
             run.stop(f"the source queue could not be read: {_reason(exc)}")
@@ -568,7 +581,11 @@ class Redrive:
 
     def _default_queue_target(self, source: SqsDlqSource) -> QueueTarget | None:
         """The one queue whose DLQ this is, when it is one (a DLQ of several names it per message)."""
-        response = self._call(self._sqs.list_dead_letter_source_queues, QueueUrl=source.queue_url)
+        try:
+            response = self._call(self._sqs.list_dead_letter_source_queues, QueueUrl=source.queue_url)
+        except (ClientError, BotoCoreError) as exc:  # then each message must say where it came from
+            self._log.warning("the DLQ's source queues could not be listed", extra={"reason": _reason(exc)})
+            return None
         urls = response.get("queueUrls", [])
         return QueueTarget(urls[0]) if len(urls) == 1 else None
 
@@ -722,8 +739,8 @@ class Redrive:
         if target is None:
             return Refuse(
                 message["MessageId"],
-                "no target: the DLQ serves several queues and the message does not say which it came from; "
-                "give target.queue_url",
+                "no target: the DLQ's source queue is not known (it serves several, or they could not be "
+                "listed) and the message does not say; give target.queue_url",
                 receipt_handle=handle,
             )
         group_id = system.get("MessageGroupId") or request.fifo_message_group_id
@@ -935,7 +952,7 @@ class Redrive:
 
         # When the retries run out, or the error is not worth one, what is pending has failed.
         with contextlib.suppress(_EntriesLeftError, ClientError, BotoCoreError):
-            self._retry.retrying(sleep=self._sleep)(attempt)
+            self._retry.retrying()(attempt)
         return final | {entry_id: last[entry_id] for entry_id in pending}
 
     def _invoke(self, run: _Run, work: Work) -> bool:

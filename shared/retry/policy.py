@@ -188,6 +188,8 @@ class RetryPolicy:
     retry_if: Callable[[BaseException], bool] | None = None
     """Replaces the `retry_on` classification: e.g. an outer retry that must not retry what an inner
     one (an adapter's AWS calls) already retried."""
+    sleep: Callable[[float], None] | None = None
+    """How to wait between attempts (default `time.sleep`): a caller on its own clock passes its own."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -213,7 +215,7 @@ class RetryPolicy:
             stop=stop_after_attempt(self.max_attempts) | _StopBeforeDeadline(deadline or current_deadline()),
             wait=_FullJitter(self.base_delay_s, self.max_delay_s, rng or _JITTER),
             retry=retry_if_exception(self.should_retry),
-            sleep=sleep or time.sleep,
+            sleep=sleep or self.sleep or time.sleep,
             before_sleep=_log_retry,
             reraise=True,
         )

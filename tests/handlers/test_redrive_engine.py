@@ -276,7 +276,7 @@ def test_a_dlq_of_several_queues_needs_the_message_source_or_a_target(queues: Qu
         {"source": {"type": "sqs_dlq", "queue_url": dlq}, "dry_run": False, "max_messages": 5}, allowed
     )
     assert report.failed == 1
-    assert report.failures[0].reason.startswith("no target: the DLQ serves several queues")
+    assert report.failures[0].reason.startswith("no target: the DLQ's source queue is not known")
     assert queues.bodies(dlq) == [order(1)]  # (read and deleted here: sent again below)
 
     queues.put(dlq, [order(1)])
@@ -1165,3 +1165,24 @@ def test_the_fault_injection_queue_answers_as_moto_does(queues: Queues) -> None:
     for body in "abc":
         fake.put(fake_url, body)
     assert scenario(fake, fake_url) == scenario(queues.sqs, moto_url)
+
+
+def test_a_dlq_whose_sources_cannot_be_listed_still_moves_to_a_named_target(
+    queues: Queues, orders: tuple[str, str]
+) -> None:
+    source, dlq = orders
+    queues.put(dlq, [order(n) for n in range(3)])
+
+    def fault(name: str, kwargs: dict[str, Any], real: Any) -> Any:
+        if name == "list_dead_letter_source_queues":
+            raise client_error("AccessDenied", "not allowed", operation="ListDeadLetterSourceQueues")
+        return real()
+
+    allowed = orders_allowed(source)
+    raw = {"source": {"type": "sqs_dlq", "queue_url": dlq}, "dry_run": False, "max_messages": 3}
+    unnamed = redrive(raw, allowed, sqs=Faulty(queues.sqs, fault))
+    assert (unnamed.moved, unnamed.failed) == (0, 3)
+    assert unnamed.failures[0].reason.startswith("no target")
+    named = redrive({**raw, "target": {"queue_url": source}}, allowed, sqs=Faulty(queues.sqs, fault))
+    assert named.moved == 3
+    assert len(queues.bodies(source)) == 3
