@@ -6,8 +6,13 @@ PYTHON ?= python3.13
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# ministack, the local AWS of the benchmarks: a venv of its own (it pins its own botocore), this version.
+MINISTACK_VENV ?= .venv-ministack
+MINISTACK_VERSION := 1.5.33
+MINISTACK_STAMP := $(MINISTACK_VENV)/.installed-$(MINISTACK_VERSION)
+BENCH_ARGS ?=
 
-.PHONY: help venv inspect lint format typecheck unit test-fast test-sam-local test pr clean
+.PHONY: help venv inspect lint format typecheck unit test-fast test-sam-local test pr bench-redrive clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,5 +55,16 @@ test: lint typecheck  ## every gate: lint, types, all test tiers (unit, handler,
 
 pr: test  ## what CI runs
 
+$(MINISTACK_STAMP):
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install CPython 3.13 (or run make PYTHON=/path/to/python3.13)"; exit 1; }
+	rm -rf $(MINISTACK_VENV)
+	$(PYTHON) -m venv $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet ministack==$(MINISTACK_VERSION)
+	touch $@
+
+bench-redrive: $(STAMP) $(MINISTACK_STAMP)  ## redrive engine vs naive loop vs raw SQS batches, on ministack (BENCH_ARGS="--repeat 1")
+	MINISTACK_VENV=$(MINISTACK_VENV) scripts/with-ministack $(BIN)/python benchmarks/redrive_throughput.py $(BENCH_ARGS)
+
 clean:  ## remove the environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
+	rm -rf $(VENV) $(MINISTACK_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
