@@ -357,8 +357,10 @@ class Redrive:
         deadline: Deadline | None = None,
         progress: Callable[[Progress], None] | None = None,
     ) -> RedriveReport:
-        """Carry out `request` before `deadline` (default: DEFAULT_RUN_S from now). Raises RedriveSourceError (nothing touched) when its source or
-        target cannot be used; every other problem is in the report."""
+        """Carry out `request` before `deadline` (default: DEFAULT_RUN_S from now).
+
+        Raises RedriveSourceError (nothing touched) when its source or target cannot be used; every
+        other problem is in the report."""
         deadline = deadline or Deadline.after(DEFAULT_RUN_S, clock=self._clock)
         run_id = str(uuid.uuid4())
         started_at, started = self._now(), self._clock()
@@ -414,11 +416,19 @@ class Redrive:
             return self._from_ledger(run, source, progress)
         attributes = self._queue_attributes(source.queue_url)
         target_queue = self._check_target_override(run.request)
-        if isinstance(source, SqsDlqSource) and self._move_task_applies(run.request):
+        whole_dlq = isinstance(source, SqsDlqSource) and self._move_task_applies(run.request)
+        if whole_dlq and not run.request.dry_run:
+            assert isinstance(source, SqsDlqSource)  # noqa: S101
             task = self._start_move_task(run.request, source, attributes, target_queue)
             if task is not None:
                 return task
-        return self._from_queue(run, attributes, progress)
+        fields = self._from_queue(run, attributes, progress)
+        if whole_dlq and run.request.dry_run:
+            fields["message"] = (
+                "a dry run: run it with dry_run false and SQS's StartMessageMoveTask moves the whole DLQ "
+                "(when every source queue is allowed), or give a filter or max_messages to move it here"
+            )
+        return fields
 
     # ------------------------------------------------------------ queue sources
 
@@ -445,8 +455,7 @@ class Redrive:
     def _move_task_applies(self, request: RedriveRequest) -> bool:
         rate = request.rate_per_second
         return (
-            not request.dry_run
-            and request.filter.is_empty
+            request.filter.is_empty
             and request.max_messages is None
             and not request.keep_source
             and request.fifo_message_group_id is None

@@ -176,6 +176,8 @@ def test_a_dry_run_moves_nothing_and_reports_what_would_move(queues: Queues, ord
     queues.put(dlq, [order(n) for n in range(25)])
     report = redrive({"source": {"type": "sqs_dlq", "queue_url": dlq}}, orders_allowed(source))
     assert (report.dry_run, report.would_move, report.moved, report.status) == (True, 25, 0, "complete")
+    assert report.message is not None
+    assert "StartMessageMoveTask moves the whole DLQ" in report.message  # what a real run would do
     assert queues.bodies(source) == []
     assert len(queues.bodies(dlq)) == 25
 
