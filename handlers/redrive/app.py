@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.observability import logger, metrics, tracer
 from shared.redrive import RedriveRequestError, parse_redrive_request
 from shared.redrive.engine import Redrive, RedriveSourceError
-from shared.redrive.report import RedriveReport, RedriveStatus
+from shared.redrive.report import RedriveReport, RunStatus
 from shared.redrive.wiring import redrive_engine, redrive_targets
 from shared.retry import Deadline
 
@@ -34,7 +34,7 @@ def lambda_handler(event: Any, context: LambdaContext, engine: Redrive | None = 
         logger.warning("redrive request refused", extra={"problems": problems})
         return RedriveReport(
             run_id=context.aws_request_id,
-            status=RedriveStatus.REJECTED,
+            status=RunStatus.REJECTED,
             dry_run=not (isinstance(event, dict) and event.get("dry_run") is False),
             source="",
             problems=tuple(problems),

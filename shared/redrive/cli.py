@@ -57,10 +57,9 @@ from pydantic import ValidationError
 
 from shared.cli_table import print_table
 from shared.failures import FailureKind
-from shared.ledger import FailureLedger
-from shared.ledger import RedriveStatus as LedgerRedriveStatus
+from shared.ledger import FailureLedger, RedriveStatus
 from shared.redrive.engine import DEFAULT_RUN_S, Redrive, RedriveSourceError
-from shared.redrive.report import Progress, RedriveReport, RedriveStatus
+from shared.redrive.report import Progress, RedriveReport, RunStatus
 from shared.redrive.request import (
     LedgerSource,
     RedriveRequest,
@@ -292,7 +291,7 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--ledger-source-arn", metavar="ARN", help="ledger: the entries from this source")
     source.add_argument(
         "--ledger-redrive-status",
-        choices=[status.value for status in LedgerRedriveStatus],
+        choices=[status.value for status in RedriveStatus],
         help="ledger: entries not yet redriven (pending) or already redriven",
     )
     source.add_argument("--ledger-since", metavar="TIME", help="ledger: entries that occurred at or after")
@@ -524,15 +523,6 @@ def _requested_by(aws: AwsSession, os_user: Callable[[], str], err: TextIO) -> s
         file=err,
     )
     return user[:_MAX_REQUESTED_BY]
-
-
-def _describe(request: RedriveRequest) -> str:
-    source = request.source
-    if isinstance(source, LedgerSource):
-        return "the ledger " + (
-            f"({len(source.failure_ids)} failure id(s))" if source.failure_ids else "(by filter)"
-        )
-    return f"{source.type} {source.queue_url}"
 
 
 # ---------------------------------------------------------------- progress
@@ -769,7 +759,7 @@ def _invoke(args: argparse.Namespace, request: RedriveRequest, aws: AwsSession, 
         report = RedriveReport.model_validate_json(body)
     except ValidationError:
         answer = _json_object(body)
-        if answer.get("status") != RedriveStatus.REJECTED:
+        if answer.get("status") != RunStatus.REJECTED:
             print(
                 f"dlq: {args.function_name} answered something that is not a redrive report: {body[:500]}",
                 file=err,
@@ -792,9 +782,9 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def _exit_code(report: RedriveReport) -> int:
-    if report.status is RedriveStatus.REJECTED:
+    if report.status is RunStatus.REJECTED:
         return 2
-    return 0 if report.status is RedriveStatus.COMPLETE and report.failed == 0 else 1
+    return 0 if report.status is RunStatus.COMPLETE and report.failed == 0 else 1
 
 
 def _aws_reason(error: BaseException) -> str:
@@ -974,7 +964,7 @@ def _command(
     aws = aws_factory(args.region, args.endpoint_url)
     request = request.model_copy(update={"requested_by": _requested_by(aws, os_user, err)})
     mode = "EXECUTE: moving" if not request.dry_run else "dry run (the default; --execute moves): reading"
-    print(f"dlq: {mode} {_describe(request)}, requested by {request.requested_by}", file=err)
+    print(f"dlq: {mode} {request.describe_source()}, requested by {request.requested_by}", file=err)
     if args.command == "invoke":
         return _invoke(args, request, aws, err)
     return _redrive(args, request, allowed=allowed, aws=aws, engine_factory=engine_factory, err=err)
@@ -984,7 +974,7 @@ def _conclude(outcome: _Outcome, args: argparse.Namespace, out: TextIO, err: Tex
     report = outcome.report
     if report is None:
         return outcome.code
-    if report.status is RedriveStatus.REJECTED:
+    if report.status is RunStatus.REJECTED:
         if args.json:
             print(report.model_dump_json(indent=2), file=out)
         return _refuse(err, report.message or "the request was refused", report.problems)

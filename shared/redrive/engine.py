@@ -37,7 +37,7 @@ from pydantic import JsonValue
 
 from shared.failures import FailureKind, FailureRecord, UnrecognizedFailureError, parse_failure
 from shared.ledger import FailureLedger, LedgerEntry, LedgerEntryNotFoundError, LedgerError, RehydrationStatus
-from shared.redrive.report import MoveTask, Progress, RedriveReport, RedriveStatus, Tally
+from shared.redrive.report import MoveTask, Progress, RedriveReport, RunStatus, Tally
 from shared.redrive.request import (
     DestinationQueueSource,
     LambdaDlqSource,
@@ -66,6 +66,8 @@ _MAX_VISIBILITY_S: Final = 43_200
 _MOVE_TASK_MAX_RATE: Final = 500
 _DEFAULT_RETRY: Final = RetryPolicy(max_attempts=6, base_delay_s=0.2, max_delay_s=10.0)
 _ACCEPTED: Final = 202
+MAX_MESSAGES_REACHED: Final = "max_messages"
+"""`stopped_because` of a run that did what it was asked: it is complete, not stopped."""
 DEFAULT_RUN_S: Final = 900.0
 """How long a run may take when its caller gives no deadline (the messages it keeps invisible
 while it reads on are so for that long, plus a minute, should it crash)."""
@@ -245,7 +247,7 @@ class _Run:
             self._budget -= granted
             self.claimed += granted
             if self._budget == 0 and self.stopped_because is None:
-                self.stopped_because = "max_messages"
+                self.stopped_because = MAX_MESSAGES_REACHED
             return granted
 
     def following(self, **source_changes: Any) -> dict[str, Any]:
@@ -380,15 +382,15 @@ class Redrive:
         done = run.tally.report_fields()
         handled = done["would_move"] if request.dry_run else done["moved"]
         status = fields.pop("status", None) or (
-            RedriveStatus.STOPPED
-            if run.stopped_because and run.stopped_because != "max_messages"
-            else RedriveStatus.COMPLETE
+            RunStatus.STOPPED
+            if run.stopped_because and run.stopped_because != MAX_MESSAGES_REACHED
+            else RunStatus.COMPLETE
         )
         report = RedriveReport(
             run_id=run_id,
             status=status,
             dry_run=request.dry_run,
-            source=_describe(request),
+            source=request.describe_source(),
             requested_by=request.requested_by,
             started_at=started_at,
             finished_at=self._now(),
@@ -415,11 +417,11 @@ class Redrive:
                 raise RedriveSourceError("a ledger source needs the failure ledger: none is configured here")
             return self._from_ledger(run, source, progress)
         attributes = self._queue_attributes(source.queue_url)
-        target_queue = self._check_target_override(run.request)
+        destination_arn = self._target_queue_arn(run.request)
         whole_dlq = isinstance(source, SqsDlqSource) and self._move_task_applies(run.request)
         if whole_dlq and not run.request.dry_run:
             assert isinstance(source, SqsDlqSource)  # noqa: S101
-            task = self._start_move_task(run.request, source, attributes, target_queue)
+            task = self._start_move_task(run.request, source, attributes, destination_arn)
             if task is not None:
                 return task
         fields = self._from_queue(run, attributes, progress)
@@ -446,11 +448,11 @@ class Redrive:
             ) from exc
         return {str(name): value for name, value in response.get("Attributes", {}).items()}
 
-    def _check_target_override(self, request: RedriveRequest) -> QueueTarget | None:
+    def _target_queue_arn(self, request: RedriveRequest) -> str | None:
+        """The override queue's ARN, read before anything moves: it exists and this role may use it."""
         if request.target is None or request.target.queue_url is None:
             return None
-        self._queue_attributes(request.target.queue_url)  # exists, and we may read it
-        return QueueTarget(request.target.queue_url)
+        return self._queue_attributes(request.target.queue_url)["QueueArn"]
 
     def _move_task_applies(self, request: RedriveRequest) -> bool:
         rate = request.rate_per_second
@@ -467,10 +469,10 @@ class Redrive:
         request: RedriveRequest,
         source: SqsDlqSource,
         attributes: dict[str, str],
-        target: QueueTarget | None,
+        destination_arn: str | None,
     ) -> dict[str, Any] | None:
         """SQS's own move, when the DLQ's sources may all be written to; None to move by hand."""
-        if target is None and self._restrict:
+        if destination_arn is None and self._restrict:
             try:
                 sources = self._call(self._sqs.list_dead_letter_source_queues, QueueUrl=source.queue_url)
             except (ClientError, BotoCoreError):
@@ -478,7 +480,6 @@ class Redrive:
             urls = sources.get("queueUrls", [])
             if not urls or not all(self._targets.allows_queue(url) for url in urls):
                 return None  # each message is checked on its own by the manual move
-        destination_arn = self._queue_attributes(target.url)["QueueArn"] if target else None
         rate = request.rate_per_second
         arguments: dict[str, Any] = {"SourceArn": attributes["QueueArn"]}
         if destination_arn:
@@ -489,7 +490,7 @@ class Redrive:
             response = self._call(self._sqs.start_message_move_task, **arguments)
         except BotoCoreError as exc:
             return {
-                "status": RedriveStatus.STOPPED,
+                "status": RunStatus.STOPPED,
                 "method": "start_message_move_task",
                 "stopped_because": f"no answer from SQS: {_reason(exc)}",
                 "message": "SQS may or may not have started the move: look with `aws sqs list-message-move-tasks "
@@ -497,7 +498,7 @@ class Redrive:
             }
         except ClientError as exc:
             return {
-                "status": RedriveStatus.REJECTED,
+                "status": RunStatus.REJECTED,
                 "method": "start_message_move_task",
                 "problems": (f"{error_code(exc)}: {error_message(exc)}",),
                 "message": "SQS did not start the move (is one already running? see ListMessageMoveTasks); "
@@ -505,7 +506,7 @@ class Redrive:
             }
         count = attributes.get("ApproximateNumberOfMessages")
         return {
-            "status": RedriveStatus.MOVE_TASK_STARTED,
+            "status": RunStatus.MOVE_TASK_STARTED,
             "method": "start_message_move_task",
             "move_task": MoveTask(
                 task_handle=response["TaskHandle"],
@@ -551,7 +552,7 @@ class Redrive:
             "method": "manual",
             "remaining_in_source": int(remaining) if remaining is not None else None,
         }
-        if run.stopped_because and run.stopped_because != "max_messages":
+        if run.stopped_because and run.stopped_because != MAX_MESSAGES_REACHED:
             if run.request.keep_source:
                 fields["message"] = (
                     "stopped part way: a copy keeps its source, so running the request again copies the "
@@ -1037,7 +1038,7 @@ class Redrive:
         if crashed:
             raise crashed[0]
         fields: dict[str, Any] = {"method": "ledger"}
-        if run.stopped_because and run.stopped_because != "max_messages":
+        if run.stopped_because and run.stopped_because != MAX_MESSAGES_REACHED:
             if source.filter is not None:
                 fields["next_request"] = run.following(**({"cursor": resume} if resume else {}))
             else:
@@ -1161,10 +1162,3 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, ClientError):
         return f"{error_code(error)}: {error_message(error)}"
     return f"{type(error).__name__}: {error}"
-
-
-def _describe(request: RedriveRequest) -> str:
-    source = request.source
-    if isinstance(source, LedgerSource):
-        return "ledger " + (f"{len(source.failure_ids)} failure id(s)" if source.failure_ids else "by filter")
-    return f"{source.type} {source.queue_url}"

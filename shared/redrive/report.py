@@ -14,7 +14,7 @@ __all__ = [
     "MoveTask",
     "Progress",
     "RedriveReport",
-    "RedriveStatus",
+    "RunStatus",
     "Tally",
 ]
 
@@ -22,7 +22,9 @@ MAX_LISTED_FAILURES: Final = 100
 """Failures listed one by one in a report; the rest are counted (`failed`) and logged."""
 
 
-class RedriveStatus(StrEnum):
+class RunStatus(StrEnum):
+    """How a redrive run ended (not to be confused with a ledger entry's `RedriveStatus`)."""
+
     COMPLETE = "complete"
     """Everything the request selected was handled (moved, skipped or failed)."""
     STOPPED = "stopped"
@@ -77,7 +79,7 @@ class RedriveReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     run_id: str
-    status: RedriveStatus
+    status: RunStatus
     dry_run: bool
     source: str
     method: Literal["manual", "start_message_move_task", "ledger"] | None = None

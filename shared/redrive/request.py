@@ -221,6 +221,15 @@ class RedriveRequest(_Strict):
     requested_by: str | None = Field(default=None, max_length=512)
     """Who asked (the audit log); the function fills it from the caller's identity when it can."""
 
+    def describe_source(self) -> str:
+        """The source in a few words, for reports and logs."""
+        source = self.source
+        if isinstance(source, LedgerSource):
+            return "ledger " + (
+                f"{len(source.failure_ids)} failure id(s)" if source.failure_ids else "by filter"
+            )
+        return f"{source.type} {source.queue_url}"
+
     @model_validator(mode="after")
     def _coherent(self) -> Self:
         if isinstance(self.source, LedgerSource) and self.keep_source:
@@ -259,10 +268,19 @@ class RedriveRequest(_Strict):
 
 
 class RedriveTargets(_Strict):
-    """The allow-list fixed at deployment: where a target override may point."""
+    """The allow-list fixed at deployment: where a target override may point and, in the function,
+    where a failure's own target may be."""
 
     queue_urls: frozenset[str] = frozenset()
     functions: frozenset[str] = frozenset()
+
+    @cached_property
+    def _queue_keys(self) -> frozenset[tuple[str, ...]]:
+        return frozenset(_queue_key(url) for url in self.queue_urls)
+
+    @cached_property
+    def _function_names(self) -> frozenset[str]:
+        return frozenset(_function_name(function) for function in self.functions)
 
     def refuses(self, target: TargetOverride | None) -> str | None:
         if target is None:
@@ -277,11 +295,11 @@ class RedriveTargets(_Strict):
 
     def allows_queue(self, url: str) -> bool:
         """By account and name: one queue has several URL forms (regional, legacy, an endpoint's)."""
-        return _queue_key(url) in {_queue_key(allowed) for allowed in self.queue_urls}
+        return _queue_key(url) in self._queue_keys
 
     def allows_function(self, function: str) -> bool:
         """By name: `name`, `name:qualifier` and ARNs of one function are the same function."""
-        return _function_name(function) in {_function_name(allowed) for allowed in self.functions}
+        return _function_name(function) in self._function_names
 
 
 class RedriveRequestError(ValueError):

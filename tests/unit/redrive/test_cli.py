@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoRegionEr
 
 from shared.failures import FailureKind
 from shared.redrive.cli import _Watch, main
-from shared.redrive.report import FailedItem, Progress, RedriveReport, RedriveStatus
+from shared.redrive.report import FailedItem, Progress, RedriveReport, RunStatus
 from shared.redrive.request import LedgerSource, RedriveRequest
 from tests.events import EVENTS_DIR, event_files, load_event
 
@@ -76,7 +76,7 @@ class FakeEngine:
             raise self.error
         fields: dict[str, Any] = {
             "run_id": "run-1",
-            "status": RedriveStatus.COMPLETE,
+            "status": RunStatus.COMPLETE,
             "dry_run": request.dry_run,
             "source": f"sqs_dlq {DLQ}",
             "requested_by": request.requested_by,
@@ -375,9 +375,9 @@ def test_a_short_run_keeps_a_margin_in_proportion() -> None:
     [
         ({}, 0),
         ({"failed": 1, "failures": [FailedItem(id="m-1", target=QUEUE, reason="no target")]}, 1),
-        ({"status": RedriveStatus.STOPPED, "stopped_because": "the deadline"}, 1),
-        ({"status": RedriveStatus.MOVE_TASK_STARTED}, 1),
-        ({"status": RedriveStatus.REJECTED, "problems": ("AccessDenied: no",)}, 2),
+        ({"status": RunStatus.STOPPED, "stopped_because": "the deadline"}, 1),
+        ({"status": RunStatus.MOVE_TASK_STARTED}, 1),
+        ({"status": RunStatus.REJECTED, "problems": ("AccessDenied: no",)}, 2),
     ],
 )
 def test_exit_status_of_each_outcome(report: dict[str, Any], code: int) -> None:
@@ -387,7 +387,7 @@ def test_exit_status_of_each_outcome(report: dict[str, Any], code: int) -> None:
 def test_a_rejected_report_prints_its_problems_and_no_table() -> None:
     engine = FakeEngine(
         {
-            "status": RedriveStatus.REJECTED,
+            "status": RunStatus.REJECTED,
             "problems": ("AccessDenied: no",),
             "message": "SQS did not start the move",
         }
@@ -417,7 +417,7 @@ def test_failures_beyond_those_listed_are_counted_by_reason() -> None:
 
 
 def test_json_output_is_the_report_alone_and_the_hint_goes_to_stderr() -> None:
-    engine = FakeEngine({"status": RedriveStatus.STOPPED, "next_request": {"source": {"type": "sqs_dlq"}}})
+    engine = FakeEngine({"status": RunStatus.STOPPED, "next_request": {"source": {"type": "sqs_dlq"}}})
 
     code, out, err = dlq("redrive", *SOURCE, "--json", engine=engine)
 
@@ -428,7 +428,7 @@ def test_json_output_is_the_report_alone_and_the_hint_goes_to_stderr() -> None:
 
 
 def test_an_unwritable_next_request_file_still_prints_it(tmp_path: Path) -> None:
-    engine = FakeEngine({"status": RedriveStatus.STOPPED, "next_request": {"source": {"type": "sqs_dlq"}}})
+    engine = FakeEngine({"status": RunStatus.STOPPED, "next_request": {"source": {"type": "sqs_dlq"}}})
 
     code, out, err = dlq(
         "redrive", *SOURCE, "--next-request-file", str(tmp_path / "no" / "such" / "dir.json"), engine=engine
