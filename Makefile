@@ -11,8 +11,15 @@ MINISTACK_VENV ?= .venv-ministack
 MINISTACK_VERSION := 1.5.33
 MINISTACK_STAMP := $(MINISTACK_VENV)/.installed-$(MINISTACK_VERSION)
 BENCH_ARGS ?=
+# The scanners (checkov, cfn-lint, and aws-sam-translator for the SAM transform): a venv of their own, as both
+# pin versions the project's runtime does not share (boto3, pydantic).
+SCAN_VENV ?= .venv-scan
+CHECKOV_VERSION := 3.3.30
+CFN_LINT_VERSION := 1.58.0
+SAM_TRANSLATOR_VERSION := 1.115.0
+SCAN_STAMP := $(SCAN_VENV)/.installed-$(CHECKOV_VERSION)-$(CFN_LINT_VERSION)-$(SAM_TRANSLATOR_VERSION)
 
-.PHONY: help venv inspect lint format typecheck unit test-fast test-sam-local test pr bench-redrive clean
+.PHONY: help venv scan-venv inspect lint format typecheck scan permissions unit test-fast test-sam-local test pr bench-redrive clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,17 +48,33 @@ format: $(STAMP)  ## apply ruff's formatting and safe fixes
 typecheck: $(STAMP)  ## mypy --strict on the library and the handlers
 	$(BIN)/mypy shared handlers
 
+$(SCAN_STAMP):
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install CPython 3.13 (or run make PYTHON=/path/to/python3.13)"; exit 1; }
+	rm -rf $(SCAN_VENV)
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION) cfn-lint==$(CFN_LINT_VERSION) aws-sam-translator==$(SAM_TRANSLATOR_VERSION)
+	touch $@
+
+scan-venv: $(SCAN_STAMP)  ## create .venv-scan with checkov, cfn-lint and the SAM translator
+
+scan: $(SCAN_STAMP)  ## cfn-lint and checkov on the template, its defaults and every option on: no finding allowed
+	scripts/scan-template $(SCAN_VENV)/bin/python
+
+permissions: $(STAMP) $(SCAN_STAMP)  ## print each function's role and invokers as derived from the template
+	SCAN_PYTHON=$(SCAN_VENV)/bin/python $(BIN)/python -m tests.permissions
+
 unit: $(STAMP)  ## the pure unit tier only
 	$(BIN)/pytest -m unit
 
-test-fast: lint typecheck  ## every gate but the sam local invoke tier (no Docker needed)
-	$(BIN)/pytest -m "not sam_local" --cov --cov-report=term
+test-fast: lint typecheck scan  ## every gate but the sam local invoke tier (no Docker needed)
+	SCAN_PYTHON=$(SCAN_VENV)/bin/python $(BIN)/pytest -m "not sam_local" --cov --cov-report=term
 
 test-sam-local: $(STAMP)  ## sam build + sam local invoke of every function with every sample event
 	scripts/with-sam-local $(BIN)/pytest -m sam_local -p no:cacheprovider
 
-test: lint typecheck  ## every gate: lint, types, all test tiers (unit, handler, template, sam local invoke), coverage
-	scripts/with-sam-local $(BIN)/pytest --cov --cov-report=term
+test: lint typecheck scan  ## every gate: lint, types, cfn-lint and checkov, all test tiers (unit, handler, template, sam local invoke), coverage
+	SCAN_PYTHON=$(SCAN_VENV)/bin/python scripts/with-sam-local $(BIN)/pytest --cov --cov-report=term
 
 pr: test  ## what CI runs
 
@@ -67,4 +90,4 @@ bench-redrive: $(STAMP) $(MINISTACK_STAMP)  ## redrive engine vs naive loop vs r
 	MINISTACK_VENV=$(MINISTACK_VENV) scripts/with-ministack $(BIN)/python benchmarks/redrive_throughput.py $(BENCH_ARGS)
 
 clean:  ## remove the environment and caches
-	rm -rf $(VENV) $(MINISTACK_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
+	rm -rf $(VENV) $(MINISTACK_VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

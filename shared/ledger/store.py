@@ -140,7 +140,8 @@ class FailureLedger:
                 Key=key,
                 Body=content,
                 ContentType="application/json",
-                ServerSideEncryption="aws:kms",
+                # No ServerSideEncryption here: the bucket's default (SSE-KMS with the stack's key)
+                # applies. Asking for aws:kms without a key id would pick aws/s3 over a customer key.
             )
             item["body_s3"] = f"s3://{self._bucket}/{key}"
             item["body_location"] = "s3"

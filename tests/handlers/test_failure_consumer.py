@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from shared.failures import FailureKind, FailureRecord, parse_failure
@@ -49,6 +50,22 @@ def ledger_aws(aws: dict[str, Any]) -> dict[str, Any]:
         Attributes={"RawMessageDelivery": "true"},
     )
     aws["alerts_url"] = alerts_url
+    # The ledger bucket's default encryption, as the template sets it with a customer key.
+    aws["ledger_key"] = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
+    aws["s3"].put_bucket_encryption(
+        Bucket="failure-ledger-test",
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": aws["ledger_key"],
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
     return aws
 
 
@@ -241,19 +258,26 @@ def async_record(payload: Any, request_id: str = "0f8c7a55-5b1c-4e8e-9a0f-2d6c1b
     }
 
 
-def test_an_oversized_payload_goes_to_s3_encrypted_and_reads_back_intact(ledger_aws: dict[str, Any]) -> None:
+def test_an_oversized_payload_goes_to_s3_encrypted_and_reads_back_intact(
+    ledger_aws: dict[str, Any], mocker: Any
+) -> None:
     # Given a failed event of about 500 KB (an item may not pass 400 KB), with values JSON must keep exact
     payload = {"blob": "x" * 500_000, "price": 0.1, "big": 2**70, "none": None, "nested": [{"é": "ü"}]}
     record = async_record(payload)
+    calls = mocker.spy(BaseClient, "_make_api_call")
     # When it is consumed
     assert consume([sqs_message(json.dumps(record))]) == {"batchItemFailures": []}
-    # Then its body is in S3, encrypted with KMS, and the entry reads back equal to the event
+    # Then its body is in S3, encrypted with the bucket's own key, and the entry reads back equal.
+    # The put names no encryption: S3 would take a bare aws:kms to mean aws/s3, not the bucket's key.
+    [put] = [call.args[2] for call in calls.call_args_list if call.args[1] == "PutObject"]
+    assert not {"ServerSideEncryption", "SSEKMSKeyId"} & set(put)
     [item] = ledger_items(ledger_aws)
     assert item["body_location"] == {"S": "s3"}
     assert "body" not in item
     bucket, _, key = item["body_s3"]["S"].removeprefix("s3://").partition("/")
     assert bucket == "failure-ledger-test"
-    assert ledger_aws["s3"].head_object(Bucket=bucket, Key=key)["ServerSideEncryption"] == "aws:kms"
+    head = ledger_aws["s3"].head_object(Bucket=bucket, Key=key)
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", ledger_aws["ledger_key"])
     entry = failure_ledger().get(item["failure_id"]["S"])
     assert entry.payload == payload
     assert entry.body_location == "s3"

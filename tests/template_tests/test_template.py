@@ -201,16 +201,21 @@ def test_an_s3_destination_bucket_may_notify_the_failure_queue_only_when_named()
     assert otherwise == {"Ref": "AWS::NoValue"}
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
     assert set(statement["Condition"]) == {"ArnEquals", "StringEquals"}
-    [_, reads] = FUNCTIONS["FailureConsumerFunction"]["Properties"]["Policies"]
-    assert reads["Fn::If"][0] == "HasFailureDestinationBucket"
-    assert reads["Fn::If"][1]["Statement"][0]["Action"] == "s3:GetObject"
+    [reads] = [
+        entry["Fn::If"]
+        for entry in resource("FailureConsumerFunctionRole")["Properties"]["Policies"]
+        if "Fn::If" in entry and entry["Fn::If"][0] == "HasFailureDestinationBucket"
+    ]
+    assert reads[1]["PolicyDocument"]["Statement"][0]["Action"] == "s3:GetObject"
+    assert reads[2] == {"Ref": "AWS::NoValue"}
 
 
 def test_ledger_table_is_keyed_on_failure_id_with_ttl_and_indexes_that_project_every_summary_field() -> None:
     table = resource("LedgerTable")["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "failure_id", "KeyType": "HASH"}]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert table["SSESpecification"]["SSEType"] == "KMS"
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
     assert {name: index["KeySchema"][0]["AttributeName"] for name, index in indexes.items()} == {
         "by-function": "function_name",

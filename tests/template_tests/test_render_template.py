@@ -1,0 +1,96 @@
+"""scripts/render_template.py: what the scanners see is what CloudFormation would deploy for a configuration."""
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("render_template", ROOT / "scripts" / "render_template.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+render_template = _load()
+KEY = {"Fn::If": ["UseKey", {"Ref": "Key"}, {"Ref": "AWS::NoValue"}]}
+TEMPLATE: dict[str, Any] = {
+    "Parameters": {
+        "Key": {"Type": "String", "Default": ""},
+        "Subnets": {"Type": "CommaDelimitedList", "Default": ""},
+        "Days": {"Type": "Number", "Default": 365, "AllowedValues": [30, 365]},
+    },
+    "Conditions": {
+        "UseKey": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Key"}, ""]}]},
+        "InVpc": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "Subnets"}]}, ""]}]},
+        "Both": {"Fn::And": [{"Condition": "UseKey"}, {"Condition": "InVpc"}]},
+        "Either": {"Fn::Or": [{"Condition": "UseKey"}, {"Condition": "InVpc"}]},
+    },
+    "Resources": {
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"KmsMasterKeyId": KEY, "Tags": [KEY, {"Key": "a"}]},
+        },
+        "Key": {"Type": "AWS::KMS::Key", "Condition": "Both", "Properties": {}},
+        "Either": {"Type": "AWS::SNS::Topic", "Condition": "Either", "Properties": {}},
+    },
+    "Outputs": {"KeyArn": {"Condition": "UseKey", "Value": {"Ref": "Key"}}},
+}
+
+
+def _render(**overrides: str) -> dict[str, Any]:
+    rendered: dict[str, Any] = render_template.Renderer(
+        json.loads(json.dumps(TEMPLATE)), overrides
+    ).rendered()
+    return rendered
+
+
+def test_defaults_drop_no_value_and_false_resources() -> None:
+    rendered = _render()
+    assert rendered["Resources"] == {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"Tags": [{"Key": "a"}]}}
+    }
+    assert rendered["Outputs"] == {}
+    assert "Conditions" not in rendered
+    assert rendered["Parameters"]["Days"]["Default"] == 365  # an untouched default keeps its type
+
+
+def test_overrides_take_each_if_branch_and_keep_true_resources() -> None:
+    rendered = _render(Key="arn:aws:kms:eu-west-1:123456789012:key/k", Subnets="subnet-1,subnet-2")
+    assert rendered["Resources"]["Queue"]["Properties"]["KmsMasterKeyId"] == {"Ref": "Key"}
+    assert set(rendered["Resources"]) == {"Queue", "Key", "Either"}
+    assert "Condition" not in rendered["Resources"]["Key"]
+    assert rendered["Outputs"] == {"KeyArn": {"Value": {"Ref": "Key"}}}
+    assert rendered["Parameters"]["Subnets"]["Default"] == "subnet-1,subnet-2"
+
+
+def test_one_condition_of_two() -> None:
+    assert set(_render(Subnets="subnet-1")["Resources"]) == {"Queue", "Either"}
+
+
+def test_an_unknown_parameter_or_an_unreadable_condition_is_refused() -> None:
+    with pytest.raises(render_template.RenderError, match="no such parameter: Nope"):
+        _render(Nope="x")
+    broken = json.loads(json.dumps(TEMPLATE))
+    broken["Conditions"]["UseKey"] = {"Fn::Contains": [["a"], "a"]}
+    with pytest.raises(render_template.RenderError, match="cannot evaluate the condition"):
+        render_template.Renderer(broken, {}).rendered()
+
+
+def test_the_command_line_refuses_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "t.json"
+    source.write_text(json.dumps(TEMPLATE))
+    assert render_template.main(["render_template.py", str(source), "Nope=1"]) == 2
+    assert "render_template: no such parameter: Nope" in capsys.readouterr().err
+    assert render_template.main(["render_template.py", str(source), "Key=k"]) == 0
+    assert json.loads(capsys.readouterr().out)["Resources"]["Queue"]["Properties"]["KmsMasterKeyId"] == {
+        "Ref": "Key"
+    }
