@@ -7,13 +7,12 @@ INSERTs here. Fail-fast by default, as for Kinesis.
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import EventType
-from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.batch import StreamConfig, process_batch, stream_processor
 from shared.config import get_config
 from shared.observability import logger, metrics, record_failure_logger, tracer
-from shared.orders.records import order_event_from_outbox_change
+from shared.orders.records import OutboxChangeRecord, order_event_from_outbox_change
 from shared.orders.service import OrderEventProcessor
 from shared.orders.wiring import order_event_processor
 from shared.retry import with_invocation_deadline
@@ -28,13 +27,13 @@ def lambda_handler(
 ) -> dict[str, Any]:
     orders = orders or order_event_processor(context)
 
-    def apply_change(record: DynamoDBStreamRecordModel) -> str:
+    def apply_change(record: OutboxChangeRecord) -> str:
         order_event = order_event_from_outbox_change(record)
         return "ignored" if order_event is None else orders.process(order_event)
 
     processor = stream_processor(
         EventType.DynamoDBStreams,
-        DynamoDBStreamRecordModel,
+        OutboxChangeRecord,
         fail_fast=get_config(StreamConfig).STREAM_FAIL_FAST,
         logger=record_failure_logger,
     )

@@ -53,10 +53,7 @@ def lambda_handler(
     failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
     report.unreadable = len(failed)
     report.newly_unreadable = sum(
-        1
-        for message in event["Records"]
-        if message["messageId"] in failed
-        and message.get("attributes", {}).get("ApproximateReceiveCount") == "1"
+        1 for message in event["Records"] if message["messageId"] in failed and _first_receive(message)
     )
     report.publish_metrics(metrics)
     if alerts is not None and report.worth_alerting:
@@ -67,3 +64,9 @@ def lambda_handler(
             logger.exception("the batch's alert was not sent")
             metrics.add_metric(name="AlertsNotSent", unit=MetricUnit.Count, value=1)
     return response
+
+
+def _first_receive(message: dict[str, Any]) -> bool:
+    # A message whose attributes are not an object (SQS never sends one) is unreadable, not a crash.
+    attributes = message.get("attributes")
+    return isinstance(attributes, dict) and attributes.get("ApproximateReceiveCount") == "1"

@@ -15,6 +15,7 @@ from shared.ledger.models import (
     RedriveStatus,
     Rehydration,
     RehydrationStatus,
+    as_utc,
 )
 from shared.ledger.rehydrate import StreamRehydrator
 from shared.ledger.store import FailureLedger, LedgerEntryNotFoundError, LedgerError
@@ -36,4 +37,5 @@ __all__ = [
     "Rehydration",
     "RehydrationStatus",
     "StreamRehydrator",
+    "as_utc",
 ]

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
@@ -57,9 +57,23 @@ class RedriveStatus(StrEnum):
 
 BodyLocation = Literal["inline", "s3"]
 
+_LAMBDA_LAUNCH: Final = datetime(2014, 11, 13, tzinfo=UTC)
+"""No Lambda failure is older: a filter reaching further back would only make the ledger read
+empty days (one query each), or overflow the calendar."""
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+def as_utc(value: datetime) -> datetime:
+    """`value` in UTC (a naive value is taken to be UTC already).
+
+    Raises:
+        ValueError: the moment falls outside the calendar once converted (a pydantic validator's error).
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        raise ValueError("out of range once converted to UTC") from exc
 
 
 class LedgerSummary(BaseModel):
@@ -88,7 +102,7 @@ class LedgerSummary(BaseModel):
     last_redriven_at: datetime | None = None
 
     _as_utc = field_validator("occurred_at", "recorded_at", "last_redriven_at")(
-        lambda value: None if value is None else _utc(value)
+        lambda value: None if value is None else as_utc(value)
     )
 
 
@@ -125,7 +139,7 @@ class LedgerFilter(BaseModel):
     redrive_status: RedriveStatus | None = None
     request_id: str | None = Field(default=None, min_length=1)
 
-    _as_utc = field_validator("since", "until")(lambda value: None if value is None else _utc(value))
+    _as_utc = field_validator("since", "until")(lambda value: None if value is None else as_utc(value))
 
     @model_validator(mode="after")
     def _one_index(self) -> Self:
@@ -133,6 +147,9 @@ class LedgerFilter(BaseModel):
             raise ValueError("filter by function_name or by source_arn, not both")
         if self.since and self.until and self.since > self.until:
             raise ValueError("since is after until")
+        for name, moment in (("since", self.since), ("until", self.until)):
+            if moment is not None and moment < _LAMBDA_LAUNCH:
+                raise ValueError(f"{name} is before AWS Lambda's launch (2014-11-13): no failure is older")
         return self
 
 

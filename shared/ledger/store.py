@@ -210,7 +210,12 @@ class FailureLedger:
         self, selection: LedgerFilter | None = None, *, cursor: str | None = None
     ) -> Iterator[tuple[LedgerSummary, str]]:
         """Every entry matching `selection`, newest first, read lazily, each with the cursor that
-        resumes right after it (a redrive that stops part way says where to go on)."""
+        resumes right after it (a redrive that stops part way says where to go on).
+
+        Raises:
+            LedgerError: `cursor` is not one this ledger returned for `selection` (raised here,
+                before anything is read, not at the first entry).
+        """
         selection = selection or LedgerFilter()
         fingerprint = _fingerprint(selection)
         position = _Position.decode(cursor, fingerprint) if cursor else None
@@ -224,12 +229,16 @@ class FailureLedger:
             if position.partition not in partitions:
                 raise _bad_cursor()
             first = partitions.index(position.partition)
-        for partition in partitions[first:]:
-            start_key = position.key if position and partition == position.partition else None
-            for item in self._query(attribute, partition, selection, start_key):
-                key = {name: item[name] for name in ("failure_id", "list_key", attribute)}
-                after = _Position(fingerprint, newest_day, partition, key).encode()
-                yield LedgerSummary.model_validate(_summary_fields(item)), after
+
+        def read() -> Iterator[tuple[LedgerSummary, str]]:
+            for partition in partitions[first:]:
+                start_key = position.key if position and partition == position.partition else None
+                for item in self._query(attribute, partition, selection, start_key):
+                    key = {name: item[name] for name in ("failure_id", "list_key", attribute)}
+                    after = _Position(fingerprint, newest_day, partition, key).encode()
+                    yield LedgerSummary.model_validate(_summary_fields(item)), after
+
+        return read()
 
     def _query(
         self, attribute: str, value: str, selection: LedgerFilter, start_key: dict[str, Any] | None

@@ -1073,10 +1073,11 @@ class Redrive:
     ) -> Iterator[tuple[str, str | None]]:
         if source.filter is None:
             return ((failure_id, None) for failure_id in dict.fromkeys(source.failure_ids))
-        return (
-            (summary.failure_id, cursor)
-            for summary, cursor in ledger.entries(source.filter, cursor=source.cursor)
-        )
+        try:
+            entries = ledger.entries(source.filter, cursor=source.cursor)
+        except LedgerError as exc:  # a cursor the ledger did not issue for this filter
+            raise RedriveSourceError(f"source.cursor: {exc}") from exc
+        return ((summary.failure_id, cursor) for summary, cursor in entries)
 
     # ------------------------------------------------------------ threads
 

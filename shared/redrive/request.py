@@ -17,10 +17,18 @@ from typing import Annotated, Any, Literal, Self
 import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from shared.failures import FailureKind
-from shared.ledger import LedgerFilter
+from shared.ledger import LedgerFilter, as_utc
 
 __all__ = [
     "DestinationQueueSource",
@@ -126,8 +134,10 @@ class MessageFilter(_Strict):
         if value is not None:
             try:
                 re.compile(value)
-            except re.error as exc:
+            except (re.error, OverflowError) as exc:  # OverflowError: a repeat count past re's limit
                 raise ValueError(f"not a regular expression ({exc})") from exc
+            except RecursionError as exc:
+                raise ValueError("not a regular expression (nested too deep)") from exc
         return value
 
     @field_validator("payload_predicate")
@@ -138,9 +148,11 @@ class MessageFilter(_Strict):
                 jmespath.compile(value)
             except JMESPathError as exc:
                 raise ValueError(f"not a JMESPath expression ({exc})") from exc
+            except RecursionError as exc:
+                raise ValueError("not a JMESPath expression (nested too deep)") from exc
         return value
 
-    _as_utc = field_validator("since", "until")(lambda value: None if value is None else _utc(value))
+    _as_utc = field_validator("since", "until")(lambda value: None if value is None else as_utc(value))
 
     @model_validator(mode="after")
     def _window(self) -> Self:
@@ -200,22 +212,20 @@ def _truthy(value: object) -> bool:
     return not (isinstance(value, str | list | dict) and len(value) == 0)
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class RedriveRequest(_Strict):
     source: Source
     target: TargetOverride | None = None
-    dry_run: bool = True
-    """True unless the request says otherwise: a redrive that moves messages is asked for explicitly."""
-    max_messages: int | None = Field(default=None, ge=1, le=1_000_000)
+    dry_run: StrictBool = True
+    """True unless the request says otherwise: a redrive that moves messages is asked for explicitly
+    (with JSON's false: not "false", "no" or 0, which pydantic would otherwise take for false)."""
+    # Numbers are strict too: true is not 1 and "100" is not 100 (a request says what it means).
+    max_messages: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
     filter: MessageFilter = MessageFilter()
-    rate_per_second: float | None = Field(default=None, gt=0, le=3000)
-    concurrency: int = Field(default=1, ge=1, le=20)
-    keep_source: bool = False
+    rate_per_second: float | None = Field(default=None, gt=0, le=3000, strict=True)
+    concurrency: int = Field(default=1, ge=1, le=20, strict=True)
+    keep_source: StrictBool = False
     """Copy instead of move: the source messages stay where they are."""
-    stop_after_consecutive_failures: int = Field(default=10, ge=1, le=10_000)
+    stop_after_consecutive_failures: int = Field(default=10, ge=1, le=10_000, strict=True)
     fifo_message_group_id: str | None = Field(default=None, min_length=1, max_length=128)
     """For a FIFO target when the source message has no group: the group to send it in."""
     requested_by: str | None = Field(default=None, max_length=512)

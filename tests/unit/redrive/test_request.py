@@ -1,5 +1,6 @@
 """The redrive request: every bad request is refused whole, with each problem named."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -315,3 +316,250 @@ def test_the_payload_is_read_only_when_a_predicate_needs_it() -> None:
     assert MessageFilter().selects(**facts(payload=unread)) is True
     assert MessageFilter().is_empty
     assert not MessageFilter(kinds=frozenset({FailureKind.DLQ})).is_empty
+
+
+# ---------------------------------------------------------------- hostile values, near a valid request
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        # Each of these raised OverflowError or RecursionError out of the parser (the function crashed).
+        (
+            {
+                "source": {"type": "sqs_dlq", "queue_url": DLQ},
+                "filter": {"error_message_pattern": "a{4294967296}"},
+            },
+            "filter.error_message_pattern: not a regular expression (the repetition number is too large)",
+        ),
+        (
+            {
+                "source": {"type": "sqs_dlq", "queue_url": DLQ},
+                "filter": {"error_message_pattern": "(" * 5000 + ")" * 5000},
+            },
+            "filter.error_message_pattern: not a regular expression (nested too deep)",
+        ),
+        (
+            {
+                "source": {"type": "sqs_dlq", "queue_url": DLQ},
+                "filter": {"payload_predicate": "!" * 5000 + "a"},
+            },
+            "filter.payload_predicate: not a JMESPath expression (nested too deep)",
+        ),
+        (
+            {
+                "source": {"type": "sqs_dlq", "queue_url": DLQ},
+                "filter": {"since": "9999-12-31T23:00:00-05:00"},
+            },
+            "filter.since: out of range once converted to UTC",
+        ),
+        (
+            {
+                "source": {"type": "sqs_dlq", "queue_url": DLQ},
+                "filter": {"until": "0001-01-01T00:00:00+05:00"},
+            },
+            "filter.until: out of range once converted to UTC",
+        ),
+        (
+            {"source": {"type": "ledger", "filter": {"until": "0001-01-01T00:00:00+05:00"}}},
+            "source.ledger.filter.until: out of range once converted to UTC",
+        ),
+        # The ledger walked every day back to year 1 (or overflowed the calendar doing so).
+        (
+            {"source": {"type": "ledger", "filter": {"until": "0001-01-02T00:00:00Z"}}},
+            "source.ledger.filter: until is before AWS Lambda's launch (2014-11-13)",
+        ),
+        (
+            {"source": {"type": "ledger", "filter": {"since": "1900-01-01T00:00:00Z"}}},
+            "source.ledger.filter: since is before AWS Lambda's launch (2014-11-13)",
+        ),
+        # pydantic took "false", "no" and 0 for false: a real run nobody asked for with JSON's false.
+        (
+            {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "dry_run": "false"},
+            "dry_run: Input should be a valid boolean",
+        ),
+        (
+            {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "dry_run": 0},
+            "dry_run: Input should be a valid boolean",
+        ),
+        (
+            {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "dry_run": None},
+            "dry_run: Input should be a valid boolean",
+        ),
+        (
+            {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "keep_source": "yes"},
+            "keep_source: Input should be a valid boolean",
+        ),
+        # pydantic took true for 1 and "100" for 100.
+        (
+            {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "max_messages": True},
+            "max_messages: Input should be a valid integer",
+        ),
+        (
+            {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "concurrency": "4"},
+            "concurrency: Input should be a valid integer",
+        ),
+        (
+            {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "rate_per_second": "10"},
+            "rate_per_second: Input should be a valid number",
+        ),
+        (
+            {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "stop_after_consecutive_failures": 2.0},
+            "stop_after_consecutive_failures: Input should be a valid integer",
+        ),
+    ],
+)
+def test_a_value_out_of_range_too_deep_or_of_a_loose_type_is_refused_by_name(
+    raw: dict[str, Any], problem: str
+) -> None:
+    problems = refused(raw)
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+VALID_REQUESTS: list[dict[str, Any]] = [
+    {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "target": {"queue_url": QUEUE}, "dry_run": False},
+    {
+        "source": {"type": "lambda_dlq", "queue_url": DLQ, "function": "order-events-dev"},
+        "filter": {"error_message_pattern": "503$", "since": "2026-11-20T00:00:00Z"},
+        "max_messages": 10,
+    },
+    {
+        "source": {"type": "destination_queue", "queue_url": DLQ},
+        "filter": {"conditions": ["RetriesExhausted"], "payload_predicate": "detail.total_cents > `0`"},
+        "concurrency": 4,
+        "rate_per_second": 50,
+    },
+    {
+        "source": {
+            "type": "ledger",
+            "filter": {"function_name": "order-events-dev", "since": "2026-11-01T00:00:00Z"},
+        },
+        "stop_after_consecutive_failures": 3,
+        "requested_by": "oncall@example.com",
+    },
+    {"source": {"type": "ledger", "failure_ids": ["async-22ac4333001abcfb28f732537f974324"]}},
+]
+
+_letters = st.text(st.characters(categories=["L"]), min_size=1, max_size=20)
+_not_a_number = (
+    _letters | st.lists(st.integers(), max_size=2) | st.dictionaries(_letters, st.integers(), max_size=2)
+)
+_huge = st.integers(200_000, 400_000).map(lambda size: "x" * size)
+# For each field: values no request may hold there (so the request must be refused, naming the field).
+BAD_VALUES: dict[tuple[str, ...], st.SearchStrategy[Any]] = {
+    ("dry_run",): st.none() | st.integers() | st.text(max_size=8) | st.lists(st.booleans(), max_size=2),
+    ("keep_source",): st.none() | st.integers() | st.text(max_size=8),
+    ("max_messages",): st.integers(max_value=0) | st.integers(min_value=1_000_001) | _not_a_number,
+    ("concurrency",): st.none() | st.integers(max_value=0) | st.integers(min_value=21) | _not_a_number,
+    ("rate_per_second",): st.integers(max_value=0)
+    | st.floats(min_value=3000.5, allow_infinity=False)
+    | _not_a_number,
+    ("stop_after_consecutive_failures",): st.none()
+    | st.integers(max_value=0)
+    | st.integers(min_value=10_001),
+    ("fifo_message_group_id",): st.just("") | st.integers() | st.text(min_size=129, max_size=300),
+    ("requested_by",): st.integers() | st.text(min_size=513, max_size=600) | _huge,
+    ("source", "queue_url"): st.none() | st.integers() | _letters | _huge,
+    ("source", "type"): st.none()
+    | st.integers()
+    | _letters.filter(lambda t: t not in {"sqs_dlq", "lambda_dlq", "destination_queue", "ledger"}),
+    ("filter", "error_message_pattern"): st.sampled_from(
+        ["(", "*a", "a{4294967296}", "(" * 3000 + ")" * 3000, "\\", "(?P<1>a)", "a{2,1}"]
+    )
+    | st.integers(),
+    ("filter", "payload_predicate"): st.sampled_from(["a[?", "foo.", "!" * 3000 + "a", "&&", "[" * 3000])
+    | st.integers(),
+    ("filter", "since"): st.sampled_from(
+        ["yesterday", "2026-13-01T00:00:00Z", "9999-12-31T23:00:00-05:00", ""]
+    )
+    | st.lists(st.integers(), max_size=2),
+    ("filter", "until"): st.sampled_from(["tomorrow", "2026-02-30T00:00:00Z", "0001-01-01T00:00:00+05:00"]),
+    ("filter", "kinds"): st.lists(
+        _letters.filter(lambda t: t not in {"async", "stream", "dlq"}), min_size=1, max_size=2
+    ),
+    ("filter", "conditions"): _letters | st.integers(),
+    ("target",): st.just({})
+    | st.fixed_dictionaries({"queue_url": _letters})
+    | st.fixed_dictionaries({"queue_url": st.just(QUEUE), "function": st.just("order-events-dev")}),
+}
+
+
+def _with(request: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    changed = json.loads(json.dumps(request))
+    parent = changed
+    for key in path[:-1]:
+        parent = parent.setdefault(key, {})
+    if value is _DROP:
+        parent.pop(path[-1], None)
+    else:
+        parent[path[-1]] = value
+    return changed
+
+
+_DROP = object()
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # re warns of possible nested sets in some patterns
+@given(st.data())
+def test_a_valid_request_with_one_hostile_value_is_refused_naming_where(data: st.DataObject) -> None:
+    base = data.draw(st.sampled_from(VALID_REQUESTS))
+    path = data.draw(st.sampled_from(sorted(BAD_VALUES)))
+    raw = _with(base, path, data.draw(BAD_VALUES[path]))
+    problems = refused(raw)
+    assert all(isinstance(problem, str) and problem for problem in problems)
+    assert any(problem.startswith(path[0]) for problem in problems), (path, problems)
+
+
+@given(st.data())
+def test_an_unknown_key_or_a_missing_required_one_anywhere_is_named(data: st.DataObject) -> None:
+    base = data.draw(st.sampled_from(VALID_REQUESTS))
+    if data.draw(st.booleans()):
+        where = data.draw(
+            st.sampled_from([(), ("source",), *((key,) for key in ("filter", "target") if key in base)])
+        )
+        key = "x-" + data.draw(st.text(max_size=10))
+        raw = _with(base, (*where, key), data.draw(st.none() | st.integers() | st.text(max_size=5)))
+        expected = f"{where[0]}." if where else f"{key}: unknown field"
+    else:
+        required = [("source",), ("source", "type")] + (
+            [("source", "queue_url")] if "queue_url" in base["source"] else []
+        )
+        where = data.draw(st.sampled_from(required))
+        raw = _with(base, where, _DROP)
+        expected = where[0]
+    problems = refused(raw)
+    assert any(problem.startswith(expected) for problem in problems), (expected, problems)
+
+
+json_leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+json_anything = st.recursive(
+    json_leaves,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+# re and jmespath warn of syntax they may change (nested sets, JSON literals): warnings, not errors
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::PendingDeprecationWarning")
+@given(st.data())
+def test_any_json_value_anywhere_in_a_valid_request_gives_a_request_or_a_clear_refusal(
+    data: st.DataObject,
+) -> None:
+    base = data.draw(st.sampled_from(VALID_REQUESTS))
+    paths = (
+        [(key,) for key in RedriveRequest.model_fields]
+        + [("source", key) for key in ("type", "queue_url", "function", "failure_ids", "filter", "cursor")]
+        + [("filter", key) for key in MessageFilter.model_fields]
+        + [("source", "filter", "since"), ("source", "filter", "until")]
+    )
+    path = data.draw(st.sampled_from(paths))
+    raw = _with(base, path, data.draw(json_anything))
+    try:
+        request = parse_redrive_request(raw, ALLOWED)
+    except RedriveRequestError as error:
+        problems = error.problems
+    else:
+        assert isinstance(request, RedriveRequest)
+        return
+    assert problems
+    assert all(isinstance(problem, str) and problem for problem in problems)
