@@ -22,6 +22,7 @@ class RenderError(ValueError):
 class Renderer:
     def __init__(self, template: dict[str, Any], overrides: dict[str, str]) -> None:
         self.template = template
+        overrides = dict(overrides)  # the caller's stays as it was
         self.parameters: dict[str, Any] = {}
         self.chosen: dict[str, Any] = {}
         for name, declaration in template.get("Parameters", {}).items():
@@ -37,6 +38,8 @@ class Renderer:
 
     def condition(self, name: str) -> bool:
         if name not in self._conditions:
+            if name not in self.template.get("Conditions", {}):
+                raise RenderError(f"no condition named {name}")
             self._conditions[name] = self._truth(self.template["Conditions"][name])
         return self._conditions[name]
 
@@ -106,14 +109,20 @@ class Renderer:
         return output
 
 
+def _overrides(arguments: list[str]) -> dict[str, str]:
+    malformed = [argument for argument in arguments if "=" not in argument]
+    if malformed:
+        raise RenderError(f"give parameters as Name=Value, not {' '.join(malformed)}")
+    return dict(argument.split("=", 1) for argument in arguments)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
         sys.stderr.write(__doc__ or "")
         return 2
     template = json.loads(Path(argv[1]).read_text())
-    overrides = dict(argument.split("=", 1) for argument in argv[2:])
     try:
-        rendered = Renderer(template, overrides).rendered()
+        rendered = Renderer(template, _overrides(argv[2:])).rendered()
     except RenderError as error:
         sys.stderr.write(f"render_template: {error}\n")
         return 2

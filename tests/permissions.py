@@ -149,9 +149,20 @@ def invokers(transformed: dict[str, Any], function: str) -> set[Invoker]:
             source_account=render(body["Properties"].get("SourceAccount", "-")),
         )
         for body in transformed["Resources"].values()
-        if body["Type"] == "AWS::Lambda::Permission"
-        and body["Properties"]["FunctionName"] == {"Ref": function}
+        if body["Type"] == "AWS::Lambda::Permission" and _names(body["Properties"]["FunctionName"], function)
     }
+
+
+def _names(reference: Any, function: str) -> bool:
+    """Whether a Permission's FunctionName is this function: by name, ARN, or an ARN with a qualifier."""
+    if reference in ({"Ref": function}, {"Fn::GetAtt": [function, "Arn"]}, {"Fn::GetAtt": f"{function}.Arn"}):
+        return True
+    if isinstance(reference, dict) and "Fn::Sub" in reference:
+        text = reference["Fn::Sub"] if isinstance(reference["Fn::Sub"], str) else reference["Fn::Sub"][0]
+        return bool(re.match(rf"^\$\{{{function}(\.Arn)?\}}(:|$)", text))
+    if isinstance(reference, dict) and "Fn::Join" in reference:
+        return any(_names(part, function) for part in reference["Fn::Join"][1])
+    return False
 
 
 def functions(transformed: dict[str, Any]) -> list[str]:

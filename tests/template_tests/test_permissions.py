@@ -72,7 +72,24 @@ def test_every_function_and_only_functions_are_documented(
     assert len(functions(transformed)) == 7
 
 
-@pytest.mark.parametrize("function", sorted(functions(json.loads(_transformed()))))
+FUNCTIONS = sorted(
+    [
+        "OrderEventsFunction",
+        "SqsOrdersFunction",
+        "SqsFifoOrdersFunction",
+        "KinesisOrdersFunction",
+        "DynamoDBOrdersFunction",
+        "FailureConsumerFunction",
+        "RedriveFunction",
+    ]
+)
+
+
+def test_the_functions_checked_are_the_templates(transformed: dict[str, Any]) -> None:
+    assert functions(transformed) == FUNCTIONS
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_role_and_resource_policy_are_exactly_the_documented_ones(
     transformed: dict[str, Any], doc: dict[str, tuple[set[Grant], set[Invoker]]], function: str
 ) -> None:
@@ -136,14 +153,22 @@ def test_an_extra_statement_a_managed_policy_or_a_separate_policy_is_caught(
     )
 
 
-def test_a_new_invoker_is_caught(
-    transformed: dict[str, Any], doc: dict[str, tuple[set[Grant], set[Invoker]]]
+@pytest.mark.parametrize(
+    "function_name",
+    [
+        {"Ref": "RedriveFunction"},
+        {"Fn::GetAtt": ["RedriveFunction", "Arn"]},
+        {"Fn::Sub": "${RedriveFunction.Arn}:live"},
+    ],
+)
+def test_a_new_invoker_is_caught_however_it_names_the_function(
+    transformed: dict[str, Any], doc: dict[str, tuple[set[Grant], set[Invoker]]], function_name: Any
 ) -> None:
     transformed["Resources"]["RedriveFromAnywhere"] = {
         "Type": "AWS::Lambda::Permission",
         "Properties": {
             "Action": "lambda:InvokeFunction",
-            "FunctionName": {"Ref": "RedriveFunction"},
+            "FunctionName": function_name,
             "Principal": "events.amazonaws.com",
         },
     }
@@ -151,6 +176,7 @@ def test_a_new_invoker_is_caught(
         "  in the template, not in docs/permissions.md: Invoker(principal='events.amazonaws.com', "
         "action='lambda:InvokeFunction', source_arn='-', source_account='-')"
     )
+    assert _compare(transformed, doc, "OrderEventsFunction") == ""  # the others are unchanged
 
 
 def test_every_function_has_a_role_of_its_own(transformed: dict[str, Any]) -> None:
@@ -183,10 +209,11 @@ def test_every_service_invoker_is_scoped_to_its_source(transformed: dict[str, An
     ]
     assert permissions  # the SNS subscription and the EventBridge rule
     for permission in permissions:
-        if str(permission["Principal"]).endswith(".amazonaws.com"):
-            assert "SourceArn" in permission, permission
-            if permission["Principal"] in SERVICE_PRINCIPALS_NEEDING_SOURCE_ACCOUNT:
-                assert "SourceAccount" in permission, permission
+        # Only AWS services are let in through a resource policy (no account, no "*"), each scoped.
+        assert str(permission["Principal"]).endswith(".amazonaws.com"), permission
+        assert "SourceArn" in permission, permission
+        if permission["Principal"] in SERVICE_PRINCIPALS_NEEDING_SOURCE_ACCOUNT:
+            assert "SourceAccount" in permission, permission
 
 
 def test_the_redrive_has_no_resource_policy_and_its_role_reaches_exactly_its_allow_list(

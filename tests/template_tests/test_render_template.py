@@ -83,6 +83,10 @@ def test_an_unknown_parameter_or_an_unreadable_condition_is_refused() -> None:
     broken["Conditions"]["UseKey"] = {"Fn::Contains": [["a"], "a"]}
     with pytest.raises(render_template.RenderError, match="cannot evaluate the condition"):
         render_template.Renderer(broken, {}).rendered()
+    unknown = json.loads(json.dumps(TEMPLATE))
+    unknown["Resources"]["Either"]["Condition"] = "Nowhere"
+    with pytest.raises(render_template.RenderError, match="no condition named Nowhere"):
+        render_template.Renderer(unknown, {}).rendered()
 
 
 def test_the_command_line_refuses_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,6 +94,11 @@ def test_the_command_line_refuses_with_a_message(tmp_path: Path, capsys: pytest.
     source.write_text(json.dumps(TEMPLATE))
     assert render_template.main(["render_template.py", str(source), "Nope=1"]) == 2
     assert "render_template: no such parameter: Nope" in capsys.readouterr().err
+    assert render_template.main(["render_template.py", str(source), "Key"]) == 2
+    assert "give parameters as Name=Value, not Key" in capsys.readouterr().err
+    overrides = {"Key": "k"}
+    render_template.Renderer(json.loads(json.dumps(TEMPLATE)), overrides).rendered()
+    assert overrides == {"Key": "k"}  # the caller's overrides are left as they were
     assert render_template.main(["render_template.py", str(source), "Key=k"]) == 0
     assert json.loads(capsys.readouterr().out)["Resources"]["Queue"]["Properties"]["KmsMasterKeyId"] == {
         "Ref": "Key"
