@@ -113,3 +113,20 @@ def queued_failures(sample: str, s3: "S3Client") -> list[QueuedFailure]:
             expected = _parsed(body, source=f"s3://{bucket}/{key}")
             queued.append(QueuedFailure(sqs_message(json.dumps({"Records": [record]})), expected))
     return queued
+
+
+def async_record(payload: Any, request_id: str = "0f8c7a55-5b1c-4e8e-9a0f-2d6c1b7e4a10") -> dict[str, Any]:
+    """The record Lambda sends to an async OnFailure destination after its retries, for `payload`."""
+    return {
+        "version": "1.0",
+        "timestamp": "2026-11-21T09:00:00.000Z",
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:order-events-test:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "ValueError", "errorMessage": "boom"},
+    }

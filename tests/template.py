@@ -1,7 +1,9 @@
 """template.yaml as data, for tests that must not drift from it (tables, settings, policies)."""
 
 import functools
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -61,3 +63,17 @@ def table_definition(logical_id: str, name: str) -> dict[str, Any]:
     if "StreamSpecification" in properties:
         definition["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
     return definition
+
+
+def _script(name: str) -> ModuleType:
+    """A stdlib-only script of scripts/, imported as a module (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE.parent / "scripts" / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+render_template = _script("render_template")
+"""scripts/render_template.py: a template as CloudFormation would deploy it for given parameters."""

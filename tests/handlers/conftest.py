@@ -15,6 +15,8 @@ from shared.failures.report import failure_queue_reporter
 from shared.ledger.wiring import alert_publisher, failure_consumer, failure_ledger
 from shared.orders.wiring import _from_environment
 from shared.redrive.wiring import redrive_engine
+from tests.redrive_seed import ENVIRONMENT as REDRIVE_ENVIRONMENT
+from tests.redrive_seed import seed
 from tests.template import table_definition
 
 HANDLERS = {
@@ -85,6 +87,20 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "alert_topic_arn": alert_topic_arn,
         }
         _clear_caches()
+
+
+@pytest.fixture
+def redrive_aws(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The moto account, seeded with the redrive's queues, DLQ messages and ledger entries."""
+    for name, value in REDRIVE_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    seed(
+        aws["sqs"],
+        boto3.resource("dynamodb").Table(os.environ["LEDGER_TABLE_NAME"]),
+        aws["s3"],
+        os.environ["LEDGER_BUCKET_NAME"],
+    )
+    return aws
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ from shared.ledger import (
 )
 from shared.ledger.wiring import failure_consumer, failure_ledger
 from tests.events import event_files
-from tests.failure_queue import DESTINATION_BUCKET, queued_failures, sqs_message
+from tests.failure_queue import DESTINATION_BUCKET, async_record, queued_failures, sqs_message
 from tests.handlers.conftest import handler_module
 from tests.lambda_context import FakeLambdaContext
 from tests.template import resource
@@ -240,22 +240,6 @@ def test_an_alert_that_cannot_be_sent_does_not_fail_the_batch(
     assert len(ledger_items(ledger_aws)) == 1
     assert "the batch's alert was not sent" in caplog.text
     assert emitted_metrics(capsys.readouterr().out)["AlertsNotSent"] == 1
-
-
-def async_record(payload: Any, request_id: str = "0f8c7a55-5b1c-4e8e-9a0f-2d6c1b7e4a10") -> dict[str, Any]:
-    return {
-        "version": "1.0",
-        "timestamp": "2026-11-21T09:00:00.000Z",
-        "requestContext": {
-            "requestId": request_id,
-            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:order-events-test:$LATEST",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 3,
-        },
-        "requestPayload": payload,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": {"errorType": "ValueError", "errorMessage": "boom"},
-    }
 
 
 def test_an_oversized_payload_goes_to_s3_encrypted_and_reads_back_intact(

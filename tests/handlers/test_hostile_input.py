@@ -42,11 +42,10 @@ from shared.failures import FailureKind, parse_failure
 from shared.ledger.wiring import failure_ledger
 from shared.redrive.report import RedriveReport
 from tests.events import load_event
-from tests.failure_queue import sqs_message
+from tests.failure_queue import async_record, sqs_message
 from tests.handlers.conftest import handler_module
 from tests.lambda_context import FakeLambdaContext
-from tests.redrive_seed import ENVIRONMENT as REDRIVE_ENVIRONMENT
-from tests.redrive_seed import ORDER_EVENTS_DLQ, ORDERS_DLQ, ORDERS_QUEUE, queue_url, seed
+from tests.redrive_seed import ORDER_EVENTS_DLQ, ORDERS_DLQ, ORDERS_QUEUE, queue_url
 
 HOSTILE = settings(
     max_examples=max(10, settings.default.max_examples // 10),
@@ -424,24 +423,8 @@ def test_dynamodb_streams_reports_the_hostile_record_and_what_must_wait_for_it(
 # ---------------------------------------------------------------- the failure consumer
 
 
-def async_failure(request_id: str, payload: Any) -> dict[str, Any]:
-    return {
-        "version": "1.0",
-        "timestamp": "2026-11-20T09:02:11.348Z",
-        "requestContext": {
-            "requestId": request_id,
-            "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:order-events-test:$LATEST",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 3,
-        },
-        "requestPayload": payload,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": {"errorType": "InventoryUnavailableError", "errorMessage": "503"},
-    }
-
-
 def _broken_failure(change: Callable[[dict[str, Any]], Any]) -> str:
-    record = async_failure(f"req-{uuid.uuid4()}", {"order_id": "o-1"})
+    record = async_record({"order_id": "o-1"}, f"req-{uuid.uuid4()}")
     change(record)
     return json.dumps(record)
 
@@ -475,7 +458,7 @@ failure_garbage = st.one_of(
             json.dumps(
                 {"Type": "Notification", "TopicArn": "arn:aws:sns:eu-west-1:123456789012:t", "Message": 5}
             ),
-            json.dumps({"Records": [async_failure("req-batch", None)]}),  # a whole Lambda event
+            json.dumps({"Records": [async_record(None, "req-batch")]}),  # a whole Lambda event
         ]
     ),
 )
@@ -503,7 +486,7 @@ def test_the_failure_consumer_reports_what_it_cannot_record_and_records_the_rest
     for index, (bad, what) in enumerate(specs):
         extra, padding = ({}, 0) if bad else what
         payload = good_event(f"ord-{run}-{index}", extra, padding)
-        message = sqs_message(json.dumps(async_failure(f"req-{run}-{index}", payload) | extra))
+        message = sqs_message(json.dumps(async_record(payload, f"req-{run}-{index}") | extra))
         message["messageId"] = f"{run}-{index}"
         # The entry a good message must make (for a hostile one: the entry its body would have made).
         failure_ids.append(parse_failure(message).failure_id)
@@ -705,19 +688,6 @@ def test_a_poison_event_too_big_for_its_failure_record_raises_so_that_lambda_kee
 # ---------------------------------------------------------------- the redrive function
 
 READ_ONLY = {"GetQueueAttributes", "Query", "GetItem", "ListDeadLetterSourceQueues"}
-
-
-@pytest.fixture
-def redrive_aws(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for name, value in REDRIVE_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    seed(
-        aws["sqs"],
-        boto3.resource("dynamodb").Table(os.environ["LEDGER_TABLE_NAME"]),
-        aws["s3"],
-        os.environ["LEDGER_BUCKET_NAME"],
-    )
-    return aws
 
 
 def queue_counts(sqs: Any, name: str) -> tuple[int, int]:

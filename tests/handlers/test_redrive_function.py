@@ -1,9 +1,7 @@
 """The RedriveFunction in-process against moto, with its sample requests (events/redrive/)."""
 
-import os
 from typing import Any
 
-import boto3
 import pytest
 
 from shared.observability import logger
@@ -13,23 +11,10 @@ from tests.function_events import REDRIVE_CASES, RedriveCase
 from tests.handlers.conftest import handler_module
 from tests.handlers.test_failure_consumer import emitted_metrics
 from tests.lambda_context import FakeLambdaContext
-from tests.redrive_seed import ENVIRONMENT, ORDERS_DLQ, ORDERS_QUEUE, queue_url, seed
+from tests.redrive_seed import ORDERS_DLQ, ORDERS_QUEUE, queue_url
 from tests.template import resource
 
 redrive = handler_module("RedriveFunction")
-
-
-@pytest.fixture
-def redrive_aws(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for name, value in ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    seed(
-        aws["sqs"],
-        boto3.resource("dynamodb").Table(os.environ["LEDGER_TABLE_NAME"]),
-        aws["s3"],
-        os.environ["LEDGER_BUCKET_NAME"],
-    )
-    return aws
 
 
 def invoke(event: Any) -> dict[str, Any]:

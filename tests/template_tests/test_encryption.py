@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.template import template
-from tests.template_tests.test_render_template import render_template
+from tests.template import render_template, template
 
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d"
 DATA_KEY = {"Fn::GetAtt": ["DataKey", "Arn"]}

@@ -1,26 +1,13 @@
 """scripts/render_template.py: what the scanners see is what CloudFormation would deploy for a configuration."""
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.template import render_template
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_template", ROOT / "scripts" / "render_template.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-render_template = _load()
 KEY = {"Fn::If": ["UseKey", {"Ref": "Key"}, {"Ref": "AWS::NoValue"}]}
 TEMPLATE: dict[str, Any] = {
     "Parameters": {
