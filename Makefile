@@ -6,10 +6,18 @@ PYTHON ?= python3.13
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# ministack, the local AWS of the benchmarks: a venv of its own (it pins its own botocore), this version.
+# ministack, the local AWS account of the demo, the e2e tests and the benchmarks: a venv of its own (it pins its
+# own botocore), with the SAM translator its CloudFormation needs for `sam deploy`, resolved together with
+# boto3/botocore at ministack's pin (installed apart, the translator would upgrade botocore past it).
 MINISTACK_VENV ?= .venv-ministack
 MINISTACK_VERSION := 1.5.33
-MINISTACK_STAMP := $(MINISTACK_VENV)/.installed-$(MINISTACK_VERSION)
+MINISTACK_BOTOCORE := 1.43.106
+MINISTACK_STAMP = $(MINISTACK_VENV)/.installed-$(MINISTACK_VERSION)-$(SAM_TRANSLATOR_VERSION)
+# The SAM CLI of the demo and the e2e tests (sam build, sam deploy, sam remote invoke): a venv of its own.
+SAM_VENV ?= .venv-sam
+SAM_CLI_VERSION := 1.170.0
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
+LOCAL_ACCOUNT := SAM_CLI=$(SAM_VENV)/bin/sam MINISTACK_VENV=$(MINISTACK_VENV)
 BENCH_ARGS ?=
 # The scanners (checkov, cfn-lint, and aws-sam-translator for the SAM transform): a venv of their own, as both
 # pin versions the project's runtime does not share (boto3, pydantic).
@@ -19,7 +27,7 @@ CFN_LINT_VERSION := 1.58.0
 SAM_TRANSLATOR_VERSION := 1.115.0
 SCAN_STAMP := $(SCAN_VENV)/.installed-$(CHECKOV_VERSION)-$(CFN_LINT_VERSION)-$(SAM_TRANSLATOR_VERSION)
 
-.PHONY: help venv scan-venv inspect lint format typecheck scan permissions unit test-fast test-sam-local test pr bench-redrive clean
+.PHONY: help demo sam-venv ministack-venv test-e2e venv scan-venv inspect lint format typecheck scan permissions unit test-fast test-sam-local test pr bench-redrive clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,7 +54,7 @@ format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 
 typecheck: $(STAMP)  ## mypy --strict on the library and the handlers
-	$(BIN)/mypy shared handlers
+	$(BIN)/mypy shared handlers demo
 
 $(SCAN_STAMP):
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install CPython 3.13 (or run make PYTHON=/path/to/python3.13)"; exit 1; }
@@ -67,14 +75,14 @@ permissions: $(STAMP) $(SCAN_STAMP)  ## print each function's role and invokers 
 unit: $(STAMP)  ## the pure unit tier only
 	$(BIN)/pytest -m unit
 
-test-fast: lint typecheck scan  ## every gate but the sam local invoke tier (no Docker needed)
-	SCAN_PYTHON=$(SCAN_VENV)/bin/python $(BIN)/pytest -m "not sam_local" --cov --cov-report=term
+test-fast: lint typecheck scan $(SAM_STAMP) $(MINISTACK_STAMP)  ## every gate but the sam local invoke tier (no Docker needed)
+	$(LOCAL_ACCOUNT) SCAN_PYTHON=$(SCAN_VENV)/bin/python $(BIN)/pytest -m "not sam_local" --cov --cov-report=term
 
 test-sam-local: $(STAMP)  ## sam build + sam local invoke of every function with every sample event
 	scripts/with-sam-local $(BIN)/pytest -m sam_local -p no:cacheprovider
 
-test: lint typecheck scan  ## every gate: lint, types, cfn-lint and checkov, all test tiers (unit, handler, template, sam local invoke), coverage
-	SCAN_PYTHON=$(SCAN_VENV)/bin/python scripts/with-sam-local $(BIN)/pytest --cov --cov-report=term
+test: lint typecheck scan $(SAM_STAMP) $(MINISTACK_STAMP)  ## every gate: lint, types, cfn-lint and checkov, all test tiers (unit, handler, template, sam local invoke, e2e), coverage
+	$(LOCAL_ACCOUNT) SCAN_PYTHON=$(SCAN_VENV)/bin/python scripts/with-sam-local $(BIN)/pytest --cov --cov-report=term
 
 pr: test  ## what CI runs
 
@@ -83,11 +91,30 @@ $(MINISTACK_STAMP):
 	rm -rf $(MINISTACK_VENV)
 	$(PYTHON) -m venv $(MINISTACK_VENV)
 	$(MINISTACK_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(MINISTACK_VENV)/bin/python -m pip install --quiet ministack==$(MINISTACK_VERSION)
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet ministack==$(MINISTACK_VERSION) \
+		aws-sam-translator==$(SAM_TRANSLATOR_VERSION) botocore==$(MINISTACK_BOTOCORE) boto3==$(MINISTACK_BOTOCORE)
 	touch $@
+
+ministack-venv: $(MINISTACK_STAMP)  ## create .venv-ministack: ministack and the SAM translator, on Python 3.13
+
+$(SAM_STAMP):
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install CPython 3.13 (or run make PYTHON=/path/to/python3.13)"; exit 1; }
+	rm -rf $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+	touch $@
+
+sam-venv: $(SAM_STAMP)  ## create .venv-sam: the SAM CLI
+
+demo: $(STAMP) $(SAM_STAMP) $(MINISTACK_STAMP)  ## the failure story on a local AWS account: deploy, fail, capture, redrive (about a minute)
+	$(LOCAL_ACCOUNT) $(BIN)/python -m demo
+
+test-e2e: $(STAMP) $(SAM_STAMP) $(MINISTACK_STAMP)  ## the e2e tier only: the stack deployed to ministack, real traffic
+	$(LOCAL_ACCOUNT) $(BIN)/pytest -m e2e -p no:cacheprovider
 
 bench-redrive: $(STAMP) $(MINISTACK_STAMP)  ## redrive engine vs naive loop vs raw SQS batches, on ministack (BENCH_ARGS="--repeat 1")
 	MINISTACK_VENV=$(MINISTACK_VENV) scripts/with-ministack $(BIN)/python benchmarks/redrive_throughput.py $(BENCH_ARGS)
 
 clean:  ## remove the environment and caches
-	rm -rf $(VENV) $(MINISTACK_VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
+	rm -rf $(VENV) $(MINISTACK_VENV) $(SAM_VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

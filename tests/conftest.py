@@ -24,6 +24,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         "tests/handlers/": "handler",
         "tests/template_tests/": "template",
         "tests/sam_local/": "sam_local",
+        "tests/e2e/": "e2e",
     }
     for item in items:
         path = str(item.path).replace("\\", "/")

@@ -1,0 +1,137 @@
+"""The application deployed with the SAM CLI to a local account, and the operator's `sam remote invoke`."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from demo.ministack import ROOT, Ministack
+
+__all__ = ["DEMO_PARAMETERS", "DeployError", "Stack", "deploy", "sam_cli"]
+
+DEMO_PARAMETERS = {
+    "Stage": "demo",
+    # A poison message comes back after 10 s, not 3 minutes, and is parked after its 2nd receive.
+    "FunctionTimeout": "10",
+    "OrdersQueueVisibilityTimeout": "10",
+    "SqsMaxReceiveCount": "2",
+    # Lambda's default: the first attempt and 2 retries.
+    "AsyncMaximumRetryAttempts": "2",
+}
+"""What the demo and the e2e tests deploy with (and AwsEndpointUrl, the local account's URL)."""
+
+
+class DeployError(RuntimeError):
+    """`sam build` or `sam deploy` failed; the message holds the end of its output."""
+
+
+def sam_cli() -> str:
+    """The SAM CLI: $SAM_CLI, else .venv-sam's (made by `make sam-venv`), else `sam` on PATH."""
+    for candidate in (
+        os.environ.get("SAM_CLI"),
+        str(ROOT / ".venv-sam" / "bin" / "sam"),
+        shutil.which("sam"),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise DeployError("no SAM CLI: run 'make sam-venv', or set SAM_CLI to a sam executable")
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    name: str
+    account: Ministack
+    outputs: dict[str, str]
+    sam: str
+
+    def session(self) -> boto3.Session:
+        env = self.account.environment()
+        return boto3.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=env["AWS_DEFAULT_REGION"],
+        )
+
+    def client(self, service: str) -> Any:
+        return self.session().client(service, endpoint_url=self.account.url)  # type: ignore[call-overload]
+
+    def remote_invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        """`sam remote invoke <function> --stack-name <stack>` with `event`: the function's JSON answer."""
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as request:
+            json.dump(event, request)
+        try:
+            out = _run(
+                [
+                    self.sam,
+                    "remote",
+                    "invoke",
+                    function,
+                    "--stack-name",
+                    self.name,
+                    "--event-file",
+                    request.name,
+                    "--output",
+                    "json",
+                    "--region",
+                    "us-east-1",
+                ],
+                self.account,
+            )
+        finally:
+            Path(request.name).unlink()
+        response = json.loads(out)
+        payload = json.loads(response["Payload"])
+        if not isinstance(payload, dict) or response.get("FunctionError"):
+            raise DeployError(f"{function} failed: {response.get('FunctionError')}: {payload}")
+        return payload
+
+
+def _run(command: list[str], account: Ministack) -> str:
+    result = subprocess.run(  # noqa: S603 (the SAM CLI, with our arguments)
+        command,
+        cwd=ROOT,
+        env={**os.environ, **account.environment()},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise DeployError(
+            f"{' '.join(command[:3])} failed (exit {result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}"
+        )
+    return result.stdout
+
+
+def deploy(account: Ministack, *, stack_name: str = "lambda-failure-toolkit-demo") -> Stack:
+    """`sam build --cached` and `sam deploy` of template.yaml to `account`, with DEMO_PARAMETERS."""
+    sam = sam_cli()
+    _run([sam, "build", "--cached"], account)
+    overrides = {**DEMO_PARAMETERS, "AwsEndpointUrl": account.url}
+    _run(
+        [
+            sam,
+            "deploy",
+            "--stack-name",
+            stack_name,
+            "--resolve-s3",
+            "--capabilities",
+            "CAPABILITY_IAM",
+            "--no-confirm-changeset",
+            "--no-fail-on-empty-changeset",
+            "--region",
+            "us-east-1",
+            "--parameter-overrides",
+            *(f"{key}={value}" for key, value in overrides.items()),
+        ],
+        account,
+    )
+    stack = Stack(name=stack_name, account=account, outputs={}, sam=sam)
+    described = stack.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
+    return Stack(name=stack_name, account=account, outputs=outputs, sam=sam)
