@@ -30,7 +30,7 @@ SCAN_STAMP := $(SCAN_VENV)/.installed-$(CHECKOV_VERSION)-$(CFN_LINT_VERSION)-$(S
 .PHONY: help demo sam-venv ministack-venv test-e2e venv scan-venv inspect lint format typecheck scan permissions unit test-fast test-sam-local test pr bench-redrive clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install CPython 3.13 (or run make PYTHON=/path/to/python3.13)"; exit 1; }

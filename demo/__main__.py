@@ -42,7 +42,7 @@ def _table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
     print(file=out)
 
 
-def _setup(out: TextIO, account: Ministack, stack: Stack, seconds: float) -> None:
+def tell_setup(out: TextIO, account: Ministack, stack: Stack, seconds: float) -> None:
     _heading(out, 1, "A local AWS account, and the application deployed to it")
     _say(
         out,
@@ -52,7 +52,7 @@ def _setup(out: TextIO, account: Ministack, stack: Stack, seconds: float) -> Non
     _table(out, ["parameter", "value"], [[key, value] for key, value in DEMO_PARAMETERS.items()])
 
 
-def _sqs(out: TextIO, batch: SqsBatch) -> None:
+def tell_sqs_batch(out: TextIO, batch: SqsBatch) -> None:
     _heading(out, 2, "An SQS batch with a poison message")
     applied = {state.order_id: state for state in batch.applied}
     rows = []
@@ -75,7 +75,7 @@ def _sqs(out: TextIO, batch: SqsBatch) -> None:
     )
 
 
-def _async(out: TextIO, failure: AsyncFailure) -> None:
+def tell_async_failure(out: TextIO, failure: AsyncFailure) -> None:
     _heading(out, 3, "An async event that fails: retries, OnFailure, the failure consumer, the ledger")
     entry = failure.entry
     order_id = failure.event["order_id"]
@@ -102,7 +102,7 @@ def _async(out: TextIO, failure: AsyncFailure) -> None:
     _say(out, f"{failure.seconds:.0f} s from the invoke to the ledger entry.")
 
 
-def _redrive(out: TextIO, recovery: Recovery) -> None:
+def tell_recovery(out: TextIO, recovery: Recovery) -> None:
     _heading(out, 4, "The operator's redrive: sam remote invoke RedriveFunction")
     dry, real = recovery.dry_run, recovery.redrive
 
@@ -137,7 +137,9 @@ def _redrive(out: TextIO, recovery: Recovery) -> None:
     _say(out, f"{recovery.seconds:.0f} s for the dry run, the fix and the redrive.")
 
 
-def _summary(out: TextIO, batch: SqsBatch, failure: AsyncFailure, recovery: Recovery, seconds: float) -> None:
+def tell_summary(
+    out: TextIO, batch: SqsBatch, failure: AsyncFailure, recovery: Recovery, seconds: float
+) -> None:
     _heading(out, 5, "Summary")
     _table(
         out,
@@ -171,17 +173,17 @@ def main(out: TextIO = sys.stdout) -> int:
         with running_ministack() as account:
             deploying = time.monotonic()
             stack = deploy(account)
-            _setup(out, account, stack, time.monotonic() - deploying)
+            tell_setup(out, account, stack, time.monotonic() - deploying)
             out.flush()
             batch = poison_sqs_batch(stack)
-            _sqs(out, batch)
+            tell_sqs_batch(out, batch)
             out.flush()
             failure = async_failure(stack)
-            _async(out, failure)
+            tell_async_failure(out, failure)
             out.flush()
             recovery = redrive_async_failure(stack, failure)
-            _redrive(out, recovery)
-            _summary(out, batch, failure, recovery, time.monotonic() - started)
+            tell_recovery(out, recovery)
+            tell_summary(out, batch, failure, recovery, time.monotonic() - started)
     except (MinistackError, DeployError, StoryError) as error:
         print(f"\ndemo failed: {error}", file=sys.stderr)
         return 1

@@ -19,7 +19,6 @@ __all__ = ["Ministack", "MinistackError", "running_ministack"]
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-PREFERRED_PORT = 4566
 
 
 class MinistackError(RuntimeError):
@@ -45,9 +44,7 @@ class Ministack:
 
 
 def _port() -> int:
-    with socket.socket() as probe:
-        if probe.connect_ex((HOST, PREFERRED_PORT)) != 0:
-            return PREFERRED_PORT
+    """A free port: never one another run (or another ministack) may be answering on."""
     with socket.socket() as free:
         free.bind((HOST, 0))
         port: int = free.getsockname()[1]
@@ -74,20 +71,25 @@ def _wait_until_healthy(process: "subprocess.Popen[bytes]", url: str, log: Path,
 
 
 def _stop(process: "subprocess.Popen[bytes]") -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
+    """SIGTERM to ministack's process group (it leads it: its Lambda workers too), SIGKILL after 5 s.
+    A second Ctrl-C meanwhile is ignored, so that it cannot leave ministack running."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if process.poll() is not None:
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
 def running_ministack(venv: Path | None = None, *, startup_timeout_s: float = 30.0) -> Iterator[Ministack]:
-    """Start ministack from `venv` (default $MINISTACK_VENV or .venv-ministack) on 127.0.0.1:4566, or
-    on a free port when 4566 is taken; stop it by its PID when the block ends, however it ends.
+    """Start ministack from `venv` (default $MINISTACK_VENV or .venv-ministack) on a free port of
+    127.0.0.1, in memory only; stop it by its PID when the block ends, however it ends.
 
     SIGTERM and SIGHUP end the block as Ctrl-C does, so a killed run stops ministack too.
     """
@@ -99,16 +101,24 @@ def running_ministack(venv: Path | None = None, *, startup_timeout_s: float = 30
         )
     port = _port()
     url = f"http://{HOST}:{port}"
-    log = Path(tempfile.mkstemp(prefix=f"ministack-{port}-", suffix=".log")[1])
+    descriptor, name = tempfile.mkstemp(prefix=f"ministack-{port}-", suffix=".log")
+    log = Path(name)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
     def interrupted(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
-    with log.open("wb") as out:
+    with os.fdopen(descriptor, "wb") as out:
         process = subprocess.Popen(  # noqa: S603 (our own script, in our own venv)
             [str(python), str(ROOT / "scripts" / "ministack_server.py")],
-            env={**os.environ, "BIND_HOST": HOST, "GATEWAY_PORT": str(port)},
+            # Fresh state each run, handlers run in local workers: whatever the caller's shell says.
+            env={
+                **os.environ,
+                "BIND_HOST": HOST,
+                "GATEWAY_PORT": str(port),
+                "PERSIST_STATE": "0",
+                "LAMBDA_EXECUTOR": "local",
+            },
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us, and we stop it: not both at once

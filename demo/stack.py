@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,11 +93,22 @@ class Stack:
         return payload
 
 
+def _without_other_accounts(environment: Mapping[str, str]) -> dict[str, str]:
+    """The caller's environment minus whatever could point the SAM CLI at another account."""
+    return {
+        key: value
+        for key, value in environment.items()
+        if not key.startswith(
+            ("AWS_ENDPOINT_URL_", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED")
+        )
+    }
+
+
 def _run(command: list[str], account: Ministack) -> str:
     result = subprocess.run(  # noqa: S603 (the SAM CLI, with our arguments)
         command,
         cwd=ROOT,
-        env={**os.environ, **account.environment()},
+        env={**_without_other_accounts(os.environ), **account.environment()},
         capture_output=True,
         text=True,
         check=False,

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from demo.__main__ import tell_async_failure, tell_recovery, tell_sqs_batch
 from demo.stack import DEMO_PARAMETERS, Stack
 from demo.story import (
     AsyncFailure,
@@ -44,6 +45,10 @@ def test_the_good_messages_of_a_batch_apply_and_the_poison_one_is_parked_after_m
     assert sqs_batch.parked_receive_count == sqs_batch.max_receive_count
     assert _queue_depth(stack, stack.outputs["OrdersQueueUrl"]) == 0
 
+    told = io.StringIO()
+    tell_sqs_batch(told, sqs_batch)
+    assert f"{poison[0]}  poison: no revision  orders-queue-dlq-demo, after 2 receives" in told.getvalue()
+
 
 def test_an_async_event_that_keeps_failing_is_retried_then_recorded_from_its_on_failure_record(
     transient_failure: AsyncFailure,
@@ -51,12 +56,17 @@ def test_an_async_event_that_keeps_failing_is_retried_then_recorded_from_its_on_
     entry = transient_failure.entry
     attempts = 1 + int(DEMO_PARAMETERS["AsyncMaximumRetryAttempts"])
     assert transient_failure.attempts_logged == attempts
+    # ministack always writes approximateInvokeCount 3: the count in the log above is the real check.
     assert (entry.kind, entry.condition, entry.attempts) == ("async", "RetriesExhausted", attempts)
     assert entry.function_name == transient_failure.function
     assert entry.payload == transient_failure.event  # the original event, kept for the redrive
     order_id = transient_failure.event["order_id"]
     assert entry.error_message == f"order {order_id}: revision 2 arrived before revision 1"
     assert entry.redrive_status is RedriveStatus.PENDING
+
+    told = io.StringIO()
+    tell_async_failure(told, transient_failure)
+    assert f"attempts   {attempts} failed invocations in the function's log" in told.getvalue()
 
 
 def test_a_permanent_failure_is_recorded_by_the_function_itself_without_lambda_retries(stack: Stack) -> None:
@@ -80,7 +90,7 @@ def test_a_permanent_failure_is_recorded_by_the_function_itself_without_lambda_r
     assert entry.payload == event
 
 
-def test_a_dry_run_changes_nothing_and_the_redrive_after_the_fix_applies_the_event_once(
+def test_a_dry_run_changes_nothing_and_the_redrive_after_the_fix_applies_the_event(
     stack: Stack, transient_failure: AsyncFailure
 ) -> None:
     recovery = redrive_async_failure(stack, transient_failure)
@@ -98,6 +108,11 @@ def test_a_dry_run_changes_nothing_and_the_redrive_after_the_fix_applies_the_eve
     assert (recovery.state_after_redrive.revision, recovery.state_after_redrive.status) == (2, "PAID")
     assert recovery.entry_after.redrive_status is RedriveStatus.REDRIVEN
     assert recovery.entry_after.redrive_count == 1
+
+    told = io.StringIO()
+    tell_recovery(told, recovery)
+    assert "redrive        complete: moved 1, failed 0" in told.getvalue()
+    assert f"{recovery.state_after_redrive.order_id} at revision 2, PAID" in told.getvalue()
 
     # Run again: the entry is redriven, so a redrive of the pending ones finds nothing to send.
     source = recovery.request["source"]
@@ -169,7 +184,9 @@ def test_the_command_line_tool_redrives_the_parked_message_back_to_its_queue(
     # Still poison, so the function fails it again and SQS parks it again, unchanged: nothing is lost.
     parked = wait_for(
         "the poison message back in the DLQ",
-        lambda: stack.client("sqs").receive_message(QueueUrl=dlq_url, VisibilityTimeout=0).get("Messages"),
+        lambda: (
+            stack.client("sqs").receive_message(QueueUrl=dlq_url, VisibilityTimeout=0).get("Messages") or None
+        ),
         timeout_s=60,
     )
     assert [json.loads(message["Body"]) for message in parked] == [sqs_batch.parked_body]

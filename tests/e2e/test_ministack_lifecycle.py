@@ -36,7 +36,7 @@ def test_a_failure_inside_the_run_stops_ministack_and_keeps_its_log() -> None:
     log.unlink()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_ctrl_c_or_a_kill_of_the_run_stops_ministack(sig: signal.Signals, tmp_path: Path) -> None:
     script = (
         "import signal, sys, time\n"
@@ -61,7 +61,11 @@ def test_ctrl_c_or_a_kill_of_the_run_stops_ministack(sig: signal.Signals, tmp_pa
 
         run.send_signal(sig)
 
-        _, stderr = run.communicate(timeout=20)
+        try:
+            _, stderr = run.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            raise
     assert run.returncode != 0
     assert "KeyboardInterrupt" in stderr
     assert not _alive(pid)
