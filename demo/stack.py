@@ -1,12 +1,13 @@
 """The application deployed with the SAM CLI to a local account, and the operator's `sam remote invoke`."""
 
+import functools
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +45,15 @@ def sam_cli() -> str:
     raise DeployError("no SAM CLI: run 'make sam-venv', or set SAM_CLI to a sam executable")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Stack:
     name: str
     account: Ministack
     outputs: dict[str, str]
     sam: str
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @functools.cached_property
     def session(self) -> boto3.Session:
         env = self.account.environment()
         return boto3.Session(
@@ -60,7 +63,10 @@ class Stack:
         )
 
     def client(self, service: str) -> Any:
-        return self.session().client(service, endpoint_url=self.account.url)  # type: ignore[call-overload]
+        """The local account's client for `service`, made once (the steps poll with them)."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.account.url)  # type: ignore[call-overload]
+        return self._clients[service]
 
     def remote_invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         """`sam remote invoke <function> --stack-name <stack>` with `event`: the function's JSON answer."""
@@ -145,5 +151,7 @@ def deploy(account: Ministack, *, stack_name: str = "lambda-failure-toolkit-demo
     )
     stack = Stack(name=stack_name, account=account, outputs={}, sam=sam)
     described = stack.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
-    outputs = {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
-    return Stack(name=stack_name, account=account, outputs=outputs, sam=sam)
+    stack.outputs.update(
+        {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
+    )
+    return stack

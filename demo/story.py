@@ -165,9 +165,9 @@ def poison_sqs_batch(stack: Stack, *, good: int = 3, timeout_s: float = 90) -> S
 
 def ledger(stack: Stack) -> FailureLedger:
     return FailureLedger(
-        stack.session()
-        .resource("dynamodb", endpoint_url=stack.account.url)
-        .Table(stack.outputs["LedgerTableName"]),
+        stack.session.resource("dynamodb", endpoint_url=stack.account.url).Table(
+            stack.outputs["LedgerTableName"]
+        ),
         stack.client("s3"),
         stack.outputs["LedgerBucketName"],
     )

@@ -101,6 +101,15 @@ class RedriveCase:
 
     function = "RedriveFunction"
 
+    def check(self, response: dict[str, Any]) -> int:
+        """Assert the report against this case; returns how many messages it moved."""
+        assert response["status"] == self.status, response
+        for name, value in self.counts:
+            assert response[name] == value, (name, response)
+        if self.problem:
+            assert self.problem in response["problems"][0]
+        return int(response["moved"]) if self.status != "rejected" else 0
+
 
 REDRIVE_CASES = [
     RedriveCase("redrive/dry-run-sqs-dlq.json", "complete", (("would_move", 3), ("moved", 0))),

@@ -33,12 +33,7 @@ def visible(sqs: Any, name: str) -> int:
 @pytest.mark.parametrize("case", REDRIVE_CASES, ids=lambda c: c.event)
 def test_sample_request(case: RedriveCase, redrive_aws: dict[str, Any]) -> None:
     response = invoke(load_event(case.event))
-    assert response["status"] == case.status, response
-    for name, value in case.counts:
-        assert response[name] == value, (name, response)
-    if case.problem:
-        assert case.problem in response["problems"][0]
-    moved = response["moved"] if case.status != "rejected" else 0
+    moved = case.check(response)
     assert visible(redrive_aws["sqs"], ORDERS_QUEUE) == moved
     assert visible(redrive_aws["sqs"], ORDERS_DLQ) == 3 - moved  # dry runs leave every message visible
 
