@@ -6,6 +6,11 @@ PYTHON ?= python3.13
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The library supports the Lambda runtimes python3.12 and python3.13: the unit tier runs on both.
+# PYENV_VERSION lets pyenv's shim find 3.12 where .python-version says 3.13; elsewhere it is ignored.
+PYTHON312 ?= python3.12
+VENV312 ?= .venv-py312
+STAMP312 := $(VENV312)/.installed
 # ministack, the local AWS account of the demo, the e2e tests and the benchmarks: a venv of its own (it pins its
 # own botocore), with the SAM translator its CloudFormation needs for `sam deploy`, resolved together with
 # boto3/botocore at ministack's pin (installed apart, the translator would upgrade botocore past it).
@@ -27,7 +32,7 @@ CFN_LINT_VERSION := 1.58.0
 SAM_TRANSLATOR_VERSION := 1.115.0
 SCAN_STAMP := $(SCAN_VENV)/.installed-$(CHECKOV_VERSION)-$(CFN_LINT_VERSION)-$(SAM_TRANSLATOR_VERSION)
 
-.PHONY: help demo sam-venv ministack-venv test-e2e venv scan-venv inspect lint format typecheck scan permissions unit test-fast test-sam-local test pr bench-redrive clean
+.PHONY: help demo sam-venv ministack-venv test-e2e venv scan-venv inspect lint format typecheck scan permissions unit unit-py312 test-fast test-sam-local test pr bench-redrive clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,8 +58,8 @@ format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: $(STAMP)  ## mypy --strict on the library and the handlers
-	$(BIN)/mypy shared handlers demo
+typecheck: $(STAMP)  ## mypy --strict on the library, the handlers, the sample domain and the demo
+	$(BIN)/mypy shared/lambda_failure_toolkit handlers orders demo
 
 $(SCAN_STAMP):
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install CPython 3.13 (or run make PYTHON=/path/to/python3.13)"; exit 1; }
@@ -75,13 +80,23 @@ permissions: $(STAMP) $(SCAN_STAMP)  ## print each function's role and invokers 
 unit: $(STAMP)  ## the pure unit tier only
 	$(BIN)/pytest -m unit
 
-test-fast: lint typecheck scan $(SAM_STAMP) $(MINISTACK_STAMP)  ## every gate but the sam local invoke tier (no Docker needed)
+$(STAMP312): pyproject.toml constraints.txt
+	@PYENV_VERSION=3.12 $(PYTHON312) --version >/dev/null 2>&1 || { echo "$(PYTHON312) not found: install CPython 3.12 (or run make PYTHON312=/path/to/python3.12)"; exit 1; }
+	PYENV_VERSION=3.12 $(PYTHON312) -m venv $(VENV312)
+	$(VENV312)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV312)/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+unit-py312: $(STAMP312)  ## the unit tier on Python 3.12, the other Lambda runtime the library supports
+	$(VENV312)/bin/pytest -m unit -p no:cacheprovider -q
+
+test-fast: lint typecheck scan unit-py312 $(SAM_STAMP) $(MINISTACK_STAMP)  ## every gate but the sam local invoke tier (no Docker needed)
 	$(LOCAL_ACCOUNT) SCAN_PYTHON=$(SCAN_VENV)/bin/python $(BIN)/pytest -m "not sam_local" --cov --cov-report=term
 
 test-sam-local: $(STAMP)  ## sam build + sam local invoke of every function with every sample event
 	scripts/with-sam-local $(BIN)/pytest -m sam_local -p no:cacheprovider
 
-test: lint typecheck scan $(SAM_STAMP) $(MINISTACK_STAMP)  ## every gate: lint, types, cfn-lint and checkov, all test tiers (unit, handler, template, sam local invoke, e2e), coverage
+test: lint typecheck scan unit-py312 $(SAM_STAMP) $(MINISTACK_STAMP)  ## every gate: lint, types, cfn-lint and checkov, the unit tier on 3.12, all test tiers on 3.13 (unit, handler, template, sam local invoke, e2e), coverage
 	$(LOCAL_ACCOUNT) SCAN_PYTHON=$(SCAN_VENV)/bin/python scripts/with-sam-local $(BIN)/pytest --cov --cov-report=term
 
 pr: test  ## what CI runs
@@ -117,4 +132,4 @@ bench-redrive: $(STAMP) $(MINISTACK_STAMP)  ## redrive engine vs naive loop vs r
 	MINISTACK_VENV=$(MINISTACK_VENV) scripts/with-ministack $(BIN)/python benchmarks/redrive_throughput.py $(BENCH_ARGS)
 
 clean:  ## remove the environment and caches
-	rm -rf $(VENV) $(MINISTACK_VENV) $(SAM_VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
+	rm -rf $(VENV) $(VENV312) $(MINISTACK_VENV) $(SAM_VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

@@ -40,10 +40,11 @@ from handlers.dynamodb_orders import app as dynamodb_app
 from handlers.kinesis_orders import app as kinesis_app
 from handlers.sqs_fifo_orders import app as fifo_app
 from handlers.sqs_orders import app as sqs_app
-from shared.observability import logger, metrics, tracer
-from shared.orders import InMemoryOrderStore, apply_order_event
-from shared.orders.records import OrderKinesisRecord, OrderSqsRecord, order_event_from_outbox_change
-from shared.orders.service import OrderEventProcessor
+from lambda_failure_toolkit.observability import logger, metrics, tracer
+from orders import apply_order_event
+from orders.records import OrderKinesisRecord, OrderSqsRecord, order_event_from_outbox_change
+from orders.service import OrderEventProcessor
+from tests.fakes import InMemoryOrderStore
 
 SOURCES: dict[str, tuple[Any, EventType, Any, Callable[[Any], Any]]] = {
     "sqs": (sqs_app, EventType.SQS, OrderSqsRecord, lambda r: r.body),

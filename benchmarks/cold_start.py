@@ -38,8 +38,9 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
-from shared.orders import InMemoryOrderStore, apply_order_event
-from shared.orders.records import OrderKinesisRecord, OrderSqsRecord, order_event_from_outbox_change
+from orders import apply_order_event
+from tests.fakes import InMemoryOrderStore
+from orders.records import OrderKinesisRecord, OrderSqsRecord, order_event_from_outbox_change
 
 logger, metrics, tracer = Logger(), Metrics(), Tracer()
 table = boto3.resource("dynamodb").Table("orders-benchmark")
@@ -60,9 +61,9 @@ response = handler(batch({source!r}, 10), Context())
 
 OURS_BODY = """
 from handlers.{module} import app
-from shared.orders import InMemoryOrderStore
-from shared.orders.service import OrderEventProcessor
-from shared.orders.wiring import _from_environment
+from tests.fakes import InMemoryOrderStore
+from orders.service import OrderEventProcessor
+from orders.wiring import _from_environment
 
 _from_environment()  # the function's own clients: orders table resource, idempotency persistence layer
 response = app.lambda_handler(batch({source!r}, 10), Context(), orders=OrderEventProcessor(InMemoryOrderStore(), None))

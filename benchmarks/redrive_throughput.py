@@ -59,9 +59,9 @@ import boto3
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
 
-from shared.redrive import RedriveTargets, parse_redrive_request
-from shared.redrive.engine import Redrive
-from shared.retry import Deadline
+from lambda_failure_toolkit.redrive import RedriveTargets, parse_redrive_request
+from lambda_failure_toolkit.redrive.engine import Redrive
+from lambda_failure_toolkit.retry import Deadline
 
 WAIT_TIME_S = 1
 BATCH = 10

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from demo.stack import Stack
-from shared.ledger import FailureLedger, LedgerEntry, LedgerFilter
-from shared.redrive.report import RedriveReport
+from lambda_failure_toolkit.ledger import FailureLedger, LedgerEntry, LedgerFilter
+from lambda_failure_toolkit.redrive.report import RedriveReport
 
 __all__ = [
     "AsyncFailure",

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shared.failures import FailureRecord, UnrecognizedFailureError, parse_failure
+from lambda_failure_toolkit.failures import FailureRecord, UnrecognizedFailureError, parse_failure
 from tests.events import load_event
 
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.ledger.consumer import FailureConsumer
-from shared.ledger.rehydrate import StreamRehydrator
-from shared.ledger.store import FailureLedger
+from lambda_failure_toolkit.ledger.consumer import FailureConsumer
+from lambda_failure_toolkit.ledger.rehydrate import StreamRehydrator
+from lambda_failure_toolkit.ledger.store import FailureLedger
 from tests.failure_queue import sqs_message
 
 ACCOUNT = "123456789012"
@@ -26,10 +26,14 @@ def queue_url(name: str) -> str:
 
 
 ENVIRONMENT = {
-    "REDRIVE_ALLOWED_QUEUE_URLS": ",".join(
-        queue_url(name) for name in (ORDERS_QUEUE, "orders-fifo-dev.fifo")
+    # As the toolkit's template sets them: ARNs, from its RedriveTarget*Arns parameters.
+    "REDRIVE_ALLOWED_QUEUES": ",".join(
+        f"arn:aws:sqs:us-east-1:{ACCOUNT}:{name}" for name in (ORDERS_QUEUE, "orders-fifo-dev.fifo")
     ),
-    "REDRIVE_ALLOWED_FUNCTIONS": ",".join((FUNCTION, "kinesis-orders-dev", "dynamodb-orders-dev")),
+    "REDRIVE_ALLOWED_FUNCTIONS": ",".join(
+        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}"
+        for name in (FUNCTION, "kinesis-orders-dev", "dynamodb-orders-dev")
+    ),
     "REDRIVE_STOP_MARGIN_S": "10",
 }
 

@@ -14,13 +14,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.batch import process_batch
-from shared.config import get_config
-from shared.failures import UnrecognizedFailureError
-from shared.ledger.consumer import AlertPublisher, BatchReport, FailureConsumer
-from shared.ledger.wiring import ConsumerConfig, alert_publisher, failure_consumer
-from shared.observability import logger, metrics, record_failure_logger, tracer
-from shared.retry import with_invocation_deadline
+from lambda_failure_toolkit.batch import process_batch
+from lambda_failure_toolkit.config import get_config
+from lambda_failure_toolkit.failures import UnrecognizedFailureError
+from lambda_failure_toolkit.ledger.consumer import AlertPublisher, BatchReport, FailureConsumer
+from lambda_failure_toolkit.ledger.wiring import ConsumerConfig, alert_publisher, failure_consumer
+from lambda_failure_toolkit.observability import logger, metrics, record_failure_logger, tracer
+from lambda_failure_toolkit.retry import with_invocation_deadline
 
 processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False, logger=record_failure_logger)
 

@@ -9,13 +9,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.batch import StreamConfig, process_batch, stream_processor
-from shared.config import get_config
-from shared.observability import logger, metrics, record_failure_logger, tracer
-from shared.orders.records import OrderKinesisRecord
-from shared.orders.service import OrderEventProcessor
-from shared.orders.wiring import order_event_processor
-from shared.retry import with_invocation_deadline
+from lambda_failure_toolkit.batch import StreamConfig, process_batch, stream_processor
+from lambda_failure_toolkit.config import get_config
+from lambda_failure_toolkit.observability import logger, metrics, record_failure_logger, tracer
+from lambda_failure_toolkit.retry import with_invocation_deadline
+from orders.records import OrderKinesisRecord
+from orders.service import OrderEventProcessor
+from orders.wiring import order_event_processor
 
 
 @logger.inject_lambda_context

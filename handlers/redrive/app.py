@@ -14,12 +14,12 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.observability import logger, metrics, tracer
-from shared.redrive import RedriveRequestError, parse_redrive_request
-from shared.redrive.engine import Redrive, RedriveSourceError
-from shared.redrive.report import RedriveReport, RunStatus
-from shared.redrive.wiring import redrive_engine, redrive_targets
-from shared.retry import Deadline
+from lambda_failure_toolkit.observability import logger, metrics, tracer
+from lambda_failure_toolkit.redrive import RedriveRequestError, parse_redrive_request
+from lambda_failure_toolkit.redrive.engine import Redrive, RedriveSourceError
+from lambda_failure_toolkit.redrive.report import RedriveReport, RunStatus
+from lambda_failure_toolkit.redrive.wiring import redrive_engine, redrive_targets
+from lambda_failure_toolkit.retry import Deadline
 
 
 @logger.inject_lambda_context

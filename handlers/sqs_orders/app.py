@@ -5,12 +5,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.batch import process_batch
-from shared.observability import logger, metrics, record_failure_logger, tracer
-from shared.orders.records import OrderSqsRecord
-from shared.orders.service import OrderEventProcessor
-from shared.orders.wiring import order_event_processor
-from shared.retry import with_invocation_deadline
+from lambda_failure_toolkit.batch import process_batch
+from lambda_failure_toolkit.observability import logger, metrics, record_failure_logger, tracer
+from lambda_failure_toolkit.retry import with_invocation_deadline
+from orders.records import OrderSqsRecord
+from orders.service import OrderEventProcessor
+from orders.wiring import order_event_processor
 
 # Never raises for failed records, even all of them: the response lists exactly the failed messageIds.
 processor = BatchProcessor(

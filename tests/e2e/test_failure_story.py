@@ -18,9 +18,9 @@ from demo.story import (
     redrive_async_failure,
     wait_for,
 )
-from shared.ledger import RedriveStatus
-from shared.redrive.cli import main as dlq
-from shared.redrive.report import RedriveReport, RunStatus
+from lambda_failure_toolkit.cli.dlq import main as dlq
+from lambda_failure_toolkit.ledger import RedriveStatus
+from lambda_failure_toolkit.redrive.report import RedriveReport, RunStatus
 
 
 def _queue_depth(stack: Stack, url: str) -> int:

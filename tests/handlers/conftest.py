@@ -10,11 +10,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from shared.config import get_config
-from shared.failures.report import failure_queue_reporter
-from shared.ledger.wiring import alert_publisher, failure_consumer, failure_ledger
-from shared.orders.wiring import _from_environment
-from shared.redrive.wiring import redrive_engine
+from lambda_failure_toolkit.config import get_config
+from lambda_failure_toolkit.failures.report import failure_queue_reporter
+from lambda_failure_toolkit.ledger.wiring import alert_publisher, failure_consumer, failure_ledger
+from lambda_failure_toolkit.redrive.wiring import redrive_engine
+from orders.wiring import _from_environment
 from tests.redrive_seed import ENVIRONMENT as REDRIVE_ENVIRONMENT
 from tests.redrive_seed import seed
 from tests.template import table_definition
@@ -106,7 +106,7 @@ def redrive_aws(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[st
 @pytest.fixture(autouse=True)
 def _no_real_sleep(mocker: Any) -> None:
     """In-process retries (throttling, an early revision) back off without real time passing."""
-    mocker.patch("shared.retry.policy.time.sleep")
+    mocker.patch("lambda_failure_toolkit.retry.policy.time.sleep")
 
 
 def handler_module(function: str) -> ModuleType:

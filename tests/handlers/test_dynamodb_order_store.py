@@ -7,7 +7,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.orders import ConcurrentOrderUpdateError, DynamoDBOrderStore, Order, OrderStatus
+from orders import ConcurrentOrderUpdateError, DynamoDBOrderStore, Order, OrderStatus
 
 AT = datetime(2026, 11, 20, 10, tzinfo=UTC)
 

@@ -12,8 +12,8 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from shared.failures import FailureKind, FailureRecord, parse_failure
-from shared.ledger import (
+from lambda_failure_toolkit.failures import FailureKind, FailureRecord, parse_failure
+from lambda_failure_toolkit.ledger import (
     FailureLedger,
     LedgerEntry,
     LedgerEntryNotFoundError,
@@ -22,7 +22,7 @@ from shared.ledger import (
     RedriveStatus,
     RehydrationStatus,
 )
-from shared.ledger.wiring import failure_consumer, failure_ledger
+from lambda_failure_toolkit.ledger.wiring import failure_consumer, failure_ledger
 from tests.events import event_files
 from tests.failure_queue import DESTINATION_BUCKET, async_record, queued_failures, sqs_message
 from tests.handlers.conftest import handler_module

@@ -36,11 +36,12 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from shared.batch import MalformedBatchEventError
-from shared.failures import FailureKind, parse_failure
-from shared.ledger.wiring import failure_ledger
-from shared.redrive.report import RedriveReport
+from lambda_failure_toolkit.batch import MalformedBatchEventError
+from lambda_failure_toolkit.failures import FailureKind, parse_failure
+from lambda_failure_toolkit.ledger.wiring import failure_ledger
+from lambda_failure_toolkit.redrive.report import RedriveReport
 from tests.events import load_event
 from tests.failure_queue import async_record, sqs_message
 from tests.handlers.conftest import handler_module
@@ -678,10 +679,13 @@ def test_a_poison_event_too_big_for_its_failure_record_raises_so_that_lambda_kee
 ) -> None:
     # Given a poison event whose PermanentFailure record would pass SQS's 1 MiB
     event = order_event("ord-oversized") | {"revision": "one", "x-padding": "p" * (1024 * KIB)}
-    # When the function gets it, the record cannot be sent: it raises (Lambda retries the event,
-    # then its OnFailure destination and DLQ take it), rather than returning as if recorded
-    with pytest.raises(ClientError, match="Message must be shorter than"):
+    # When the function gets it, the record cannot be sent: it raises the event's own error (Lambda
+    # retries the event, then its OnFailure destination and DLQ take it), rather than returning as if
+    # recorded; SQS's refusal is the cause
+    with pytest.raises(ValidationError) as raised:
         handler_module("OrderEventsFunction").lambda_handler(event, FakeLambdaContext())
+    assert isinstance(raised.value.__cause__, ClientError)
+    assert "Message must be shorter than" in str(raised.value.__cause__)
     assert drain_failure_queue(aws) == []
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from shared.redrive.cli import AwsSession, main
-from shared.redrive.engine import Redrive
-from shared.retry import Deadline
+from lambda_failure_toolkit.cli.dlq import AwsSession, main
+from lambda_failure_toolkit.redrive.engine import Redrive
+from lambda_failure_toolkit.retry import Deadline
 from tests.events import load_event
 from tests.redrive_support import FakeLambda, client_error
 

@@ -11,13 +11,13 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
-from shared.failures import FailureKind, parse_failure
-from shared.ledger import LedgerEntry, LedgerFilter, RedriveStatus, RehydrationStatus
-from shared.ledger.wiring import failure_consumer, failure_ledger
-from shared.redrive import RedriveTargets, parse_redrive_request
-from shared.redrive.engine import Redrive, RedriveSourceError
-from shared.redrive.report import RedriveReport
-from shared.retry import Deadline
+from lambda_failure_toolkit.failures import FailureKind, parse_failure
+from lambda_failure_toolkit.ledger import LedgerEntry, LedgerFilter, RedriveStatus, RehydrationStatus
+from lambda_failure_toolkit.ledger.wiring import failure_consumer, failure_ledger
+from lambda_failure_toolkit.redrive import RedriveTargets, parse_redrive_request
+from lambda_failure_toolkit.redrive.engine import Redrive, RedriveSourceError
+from lambda_failure_toolkit.redrive.report import RedriveReport
+from lambda_failure_toolkit.retry import Deadline
 from tests.failure_queue import sqs_message
 from tests.redrive_support import ARN, FakeLambda, FunctionFailed, Serialized, client_error
 from tests.unit.redrive.test_fault_injection import FakeSqs
@@ -128,9 +128,7 @@ def redrive(raw: dict[str, Any], allowed: RedriveTargets | None = None, **option
 
 
 def orders_allowed(source: str) -> RedriveTargets:
-    return RedriveTargets(
-        queue_urls=frozenset({source}), functions=frozenset({FUNCTION, "kinesis-orders-test"})
-    )
+    return RedriveTargets(queues=frozenset({source}), functions=frozenset({FUNCTION, "kinesis-orders-test"}))
 
 
 def order(number: int, total: int = 1000) -> str:
@@ -273,7 +271,7 @@ def test_a_dlq_of_several_queues_needs_the_message_source_or_a_target(queues: Qu
         },
     )
     queues.put(dlq, [order(1)])
-    allowed = RedriveTargets(queue_urls=frozenset({first, second}))
+    allowed = RedriveTargets(queues=frozenset({first, second}))
     report = redrive(
         {"source": {"type": "sqs_dlq", "queue_url": dlq}, "dry_run": False, "max_messages": 5}, allowed
     )
@@ -338,7 +336,7 @@ def test_a_fifo_target_without_a_group_needs_one(queues: Queues, orders: tuple[s
     _, dlq = orders
     fifo = queues.create("elsewhere.fifo", fifo=True)
     queues.put(dlq, [order(1)])
-    allowed = RedriveTargets(queue_urls=frozenset({fifo}))
+    allowed = RedriveTargets(queues=frozenset({fifo}))
     raw = {
         "source": {"type": "sqs_dlq", "queue_url": dlq},
         "target": {"queue_url": fifo},
@@ -591,7 +589,7 @@ def test_a_move_task_sqs_did_not_answer_is_said_to_be_unknown(aws: dict[str, Any
     )
     report = redrive(
         {"source": {"type": "sqs_dlq", "queue_url": dlq}, "target": {"queue_url": target}, "dry_run": False},
-        RedriveTargets(queue_urls=frozenset({target})),
+        RedriveTargets(queues=frozenset({target})),
         sqs=sqs,
     )
     assert report.status == "stopped"
@@ -629,7 +627,7 @@ def test_a_whole_dlq_is_handed_to_start_message_move_task(aws: dict[str, Any]) -
         )
         report = redrive(
             {"source": {"type": "sqs_dlq", "queue_url": dlq}, "dry_run": False, "rate_per_second": 50},
-            RedriveTargets(queue_urls=frozenset({source})),
+            RedriveTargets(queues=frozenset({source})),
             sqs=sqs,
         )
         stub.assert_no_pending_responses()
@@ -661,7 +659,7 @@ def test_a_move_task_sqs_refuses_is_reported_and_nothing_moves(aws: dict[str, An
                 "target": {"queue_url": target},
                 "dry_run": False,
             },
-            RedriveTargets(queue_urls=frozenset({target})),
+            RedriveTargets(queues=frozenset({target})),
             sqs=sqs,
         )
         stub.assert_no_pending_responses()
@@ -1098,7 +1096,7 @@ def test_every_run_is_audited_with_who_asked_and_how_many(
 ) -> None:
     source, dlq = orders
     queues.put(dlq, [order(1)])
-    caplog.set_level("INFO", logger="shared.redrive.engine")
+    caplog.set_level("INFO", logger="lambda_failure_toolkit.redrive.engine")
     report = redrive(
         {
             "source": {"type": "sqs_dlq", "queue_url": dlq},

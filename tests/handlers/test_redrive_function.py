@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from shared.observability import logger
-from shared.redrive.report import RedriveReport
+from lambda_failure_toolkit.observability import logger
+from lambda_failure_toolkit.redrive.report import RedriveReport
 from tests.events import load_event
 from tests.function_events import REDRIVE_CASES, RedriveCase
 from tests.handlers.conftest import handler_module

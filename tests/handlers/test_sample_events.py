@@ -7,12 +7,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from pydantic import ValidationError
 
-from shared.failures import FailureKind, parse_failure
-from shared.failures.report import FailureQueueReporter
-from shared.orders.service import OrderEventProcessor
-from shared.orders.store import DynamoDBOrderStore
-from shared.retry import RetryPolicy, TransientError
+from lambda_failure_toolkit.failures import FailureKind, parse_failure
+from lambda_failure_toolkit.failures.report import FailureQueueReporter
+from lambda_failure_toolkit.retry import RetryPolicy, TransientError
+from orders.service import OrderEventProcessor
+from orders.store import DynamoDBOrderStore
 from tests.events import event_files, load_event
 from tests.function_events import ASYNC_CASES, BATCH_CASES, REDRIVE_CASES, AsyncCase, BatchCase
 from tests.handlers.conftest import handler_module
@@ -87,7 +88,7 @@ def test_redrive_with_new_message_ids_is_deduplicated_on_the_business_key(
     handler = handler_module("SqsOrdersFunction").lambda_handler
     event = load_event("sqs/all_good.json")
     handler(event, FakeLambdaContext())
-    apply = mocker.patch("shared.orders.service.apply_order_event")
+    apply = mocker.patch("orders.service.apply_order_event")
     redriven = json.loads(json.dumps(event))
     for index, record in enumerate(redriven["Records"]):
         record["messageId"] = f"redriven-{index}"
@@ -157,19 +158,22 @@ def test_permanent_failure_that_cannot_be_recorded_raises_so_lambda_keeps_the_ev
     sqs = boto3.client("sqs")
     with Stubber(sqs) as stubber:
         stubber.add_client_error("send_message", service_error_code="AccessDenied", http_status_code=403)
-        with pytest.raises(ClientError, match="AccessDenied"):
+        # The event's own error is raised (Lambda's OnFailure record then names it), caused by the refusal.
+        with pytest.raises(ValidationError) as raised:
             handler(
                 load_event("order-events/poison_eventbridge.json"),
                 FakeLambdaContext(),
-                failures=FailureQueueReporter(sqs, aws["failure_queue_url"]),
+                failure_reporter=FailureQueueReporter(sqs, aws["failure_queue_url"]),
             )
         stubber.assert_no_pending_responses()
+    assert isinstance(raised.value.__cause__, ClientError)
+    assert "AccessDenied" in str(raised.value.__cause__)
 
 
 def test_missing_configuration_fails_naming_the_variable(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.config import ConfigError
+    from lambda_failure_toolkit.config import ConfigError
 
     monkeypatch.delenv("ORDERS_TABLE_NAME")
     with pytest.raises(ConfigError, match="ORDERS_TABLE_NAME is not set"):

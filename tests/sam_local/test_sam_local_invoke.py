@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from shared.failures import UnrecognizedFailureError, parse_failure
+from lambda_failure_toolkit.failures import UnrecognizedFailureError, parse_failure
 from tests.events import load_event
 from tests.function_events import ASYNC_CASES, BATCH_CASES, REDRIVE_CASES, AsyncCase, BatchCase, RedriveCase
 from tests.redrive_seed import ENVIRONMENT, ORDERS_DLQ, ORDERS_QUEUE, queue_url, seed

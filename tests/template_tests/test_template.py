@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.ledger import LedgerSummary
+from lambda_failure_toolkit.ledger import LedgerSummary
 from tests.function_events import ASYNC_CASES, BATCH_CASES, REDRIVE_CASES
 from tests.template import resource, template
 

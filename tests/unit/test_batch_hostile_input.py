@@ -21,15 +21,20 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.batch import FifoBatchProcessor, MalformedBatchEventError, batch_records, stream_processor
-from shared.orders.models import OrderEvent
-from shared.orders.records import (
+from lambda_failure_toolkit.batch import (
+    FifoBatchProcessor,
+    MalformedBatchEventError,
+    batch_records,
+    stream_processor,
+)
+from lambda_failure_toolkit.retry import ErrorClass, PoisonRecordError, classify
+from orders.models import OrderEvent
+from orders.records import (
     OrderSqsRecord,
     OutboxChangeRecord,
     order_event_from_async,
     order_event_from_outbox_change,
 )
-from shared.retry import ErrorClass, PoisonRecordError, classify
 from tests.events import load_event
 
 json_values = st.recursive(

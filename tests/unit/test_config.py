@@ -1,7 +1,7 @@
 import pytest
 from pydantic import Field
 
-from shared.config import ConfigError, EnvConfig, ObservabilityConfig, get_config, load_config
+from lambda_failure_toolkit.config import ConfigError, EnvConfig, ObservabilityConfig, get_config, load_config
 
 
 class QueueConfig(ObservabilityConfig):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.failures.cli import main
+from lambda_failure_toolkit.cli.failure_record import main
 from tests.events import EVENTS_DIR
 
 

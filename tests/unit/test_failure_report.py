@@ -1,5 +1,5 @@
-from shared.failures import FailureKind, parse_failure
-from shared.failures.report import PERMANENT_FAILURE, handled_failure_record
+from lambda_failure_toolkit.failures import FailureKind, parse_failure
+from lambda_failure_toolkit.failures.report import PERMANENT_FAILURE, handled_failure_record
 from tests.lambda_context import FakeLambdaContext
 
 

@@ -2,7 +2,7 @@ import io
 import json
 import logging
 
-from shared import observability
+from lambda_failure_toolkit import observability
 
 
 def test_logger_writes_structured_json() -> None:

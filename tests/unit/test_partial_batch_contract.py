@@ -22,9 +22,9 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordMo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.batch import FailFastBatchProcessor, FifoBatchProcessor, stream_processor
-from shared.orders.models import OrderEvent
-from shared.orders.records import OrderKinesisRecord, OrderSqsRecord, order_event_from_outbox_change
+from lambda_failure_toolkit.batch import FailFastBatchProcessor, FifoBatchProcessor, stream_processor
+from orders.models import OrderEvent
+from orders.records import OrderKinesisRecord, OrderSqsRecord, order_event_from_outbox_change
 from tests.events import load_event
 
 GOOD, RAISES, POISON = "good", "raises", "poison"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.failures import FailureKind, parse_failure
-from shared.failures.record import make_failure_id
+from lambda_failure_toolkit.failures import FailureKind, parse_failure
+from lambda_failure_toolkit.failures.record import make_failure_id
 from tests.events import event_files, load_event
 
 PARSEABLE = [*event_files("failures/destinations"), "failures/eventbridge/invocation_failure.json"]

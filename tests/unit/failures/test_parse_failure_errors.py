@@ -5,7 +5,12 @@ from typing import Any
 
 import pytest
 
-from shared.failures import FailureRecord, UnrecognizedFailureError, UnrecognizedReason, parse_failure
+from lambda_failure_toolkit.failures import (
+    FailureRecord,
+    UnrecognizedFailureError,
+    UnrecognizedReason,
+    parse_failure,
+)
 from tests.events import load_event
 
 R = UnrecognizedReason

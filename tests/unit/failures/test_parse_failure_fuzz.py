@@ -6,7 +6,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.failures import FailureRecord, UnrecognizedFailureError, parse_failure
+from lambda_failure_toolkit.failures import FailureRecord, UnrecognizedFailureError, parse_failure
 from tests.events import event_files, load_event
 
 json_scalars = st.one_of(

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from shared.failures import (
+from lambda_failure_toolkit.failures import (
     FailureKind,
     FailureRecord,
     UnrecognizedFailureError,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.failures import FailureRecord, parse_failure
-from shared.ledger import RehydrationStatus, StreamRehydrator
-from shared.retry import RetryPolicy
+from lambda_failure_toolkit.failures import FailureRecord, parse_failure
+from lambda_failure_toolkit.ledger import RehydrationStatus, StreamRehydrator
+from lambda_failure_toolkit.retry import RetryPolicy
 from tests.events import load_event
 
 STREAM = "arn:aws:kinesis:eu-west-1:123456789012:stream/orders"
@@ -193,7 +193,7 @@ def test_records_trimmed_before_the_first_make_a_partial_result() -> None:
 
 
 def test_a_throttled_read_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("shared.retry.policy.time.sleep", lambda _: None)
+    monkeypatch.setattr("lambda_failure_toolkit.retry.policy.time.sleep", lambda _: None)
     kinesis = FakeKinesis([error("ProvisionedThroughputExceededException"), [10]])
     result = rehydrator(kinesis).rehydrate(kinesis_failure(10, 10, batch_size=1))
     assert result.status is RehydrationStatus.COMPLETE
@@ -225,7 +225,7 @@ def test_a_read_aws_refuses_is_unreadable_with_aws_answer_and_nothing_is_raised(
 def test_a_throttle_that_outlasts_the_retries_is_raised_so_the_message_is_delivered_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("shared.retry.policy.time.sleep", lambda _: None)
+    monkeypatch.setattr("lambda_failure_toolkit.retry.policy.time.sleep", lambda _: None)
     kinesis = FakeKinesis([], iterator_error=error("ProvisionedThroughputExceededException"))
     with pytest.raises(ClientError, match="ProvisionedThroughputExceededException"):
         rehydrator(kinesis).rehydrate(kinesis_failure(10, 11, batch_size=2))
@@ -306,7 +306,7 @@ def test_a_stream_record_without_a_shard_is_unsupported() -> None:
 
 
 def test_sequence_numbers_that_are_not_decimal_still_compare() -> None:
-    from shared.ledger.rehydrate import _after
+    from lambda_failure_toolkit.ledger.rehydrate import _after
 
     assert _after("49590338271490256608559692538361571095921575989136588898", "9")
     assert not _after("abc", "abd")

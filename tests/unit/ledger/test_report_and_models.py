@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from shared.failures import FailureKind, parse_failure
-from shared.ledger import (
+from lambda_failure_toolkit.failures import FailureKind, parse_failure
+from lambda_failure_toolkit.ledger import (
     BatchReport,
     Consumed,
     ConsumedAs,
@@ -16,8 +16,8 @@ from shared.ledger import (
     Rehydration,
     RehydrationStatus,
 )
-from shared.ledger.consumer import _is_s3_test_event, ledger_entry
-from shared.ledger.store import _item, _item_size, iso
+from lambda_failure_toolkit.ledger.consumer import _is_s3_test_event, ledger_entry
+from lambda_failure_toolkit.ledger.store import _item, _item_size, iso
 from tests.events import load_event
 
 

@@ -3,10 +3,10 @@ from typing import Any
 
 import pytest
 
-from shared.orders import (
+from lambda_failure_toolkit.retry import ErrorClass, classify
+from orders import (
     ApplyOutcome,
     ConcurrentOrderUpdateError,
-    InMemoryOrderStore,
     Order,
     OrderEvent,
     OrderRuleViolationError,
@@ -14,7 +14,7 @@ from shared.orders import (
     OutOfOrderEventError,
     apply_order_event,
 )
-from shared.retry import ErrorClass, classify
+from tests.fakes import InMemoryOrderStore
 
 AT = datetime(2026, 11, 20, 10, tzinfo=UTC)
 

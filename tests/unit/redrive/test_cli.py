@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoRegionError, ReadTimeoutError
 
-from shared.failures import FailureKind
-from shared.redrive.cli import _Watch, main
-from shared.redrive.report import FailedItem, Progress, RedriveReport, RunStatus
-from shared.redrive.request import LedgerSource, RedriveRequest
+from lambda_failure_toolkit.cli.dlq import _Watch, main
+from lambda_failure_toolkit.failures import FailureKind
+from lambda_failure_toolkit.redrive.report import FailedItem, Progress, RedriveReport, RunStatus
+from lambda_failure_toolkit.redrive.request import LedgerSource, RedriveRequest
 from tests.events import EVENTS_DIR, event_files, load_event
 
 DLQ = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dlq-dev"
@@ -232,7 +232,7 @@ def test_the_target_given_is_the_allow_list_and_derived_targets_are_not_restrict
     engine = FakeEngine()
     dlq("redrive", *SOURCE, "--target-queue-url", QUEUE, engine=engine)
 
-    assert engine.parts["targets"].queue_urls == frozenset({QUEUE})
+    assert engine.parts["targets"].queues == frozenset({QUEUE})
     assert engine.parts["restrict_derived_targets"] is False
     assert engine.parts["invoke_identity_arn"]() == CALLER
 
@@ -525,7 +525,9 @@ def test_verbose_shows_the_library_log_with_its_fields() -> None:
         def run(self, request: RedriveRequest, **kwargs: Any) -> RedriveReport:
             import logging
 
-            logging.getLogger("shared.redrive.engine").warning("not redrivable", extra={"id": "m-1"})
+            logging.getLogger("lambda_failure_toolkit.redrive.engine").warning(
+                "not redrivable", extra={"id": "m-1"}
+            )
             return super().run(request, **kwargs)
 
     _, _, quiet = dlq("redrive", *SOURCE, engine=Logging())
@@ -569,7 +571,7 @@ def test_sts_unreachable_otherwise_falls_back_to_the_os_user(monkeypatch: pytest
         def caller_arn(self) -> str:
             raise ReadTimeoutError(endpoint_url="https://sts.amazonaws.com")
 
-    monkeypatch.setattr("shared.redrive.cli.getpass.getuser", lambda: "bob")
+    monkeypatch.setattr("lambda_failure_toolkit.cli.dlq.getpass.getuser", lambda: "bob")
     engine = FakeEngine()
 
     code, _, err = dlq("redrive", *SOURCE, engine=engine, aws=StsTimesOut)

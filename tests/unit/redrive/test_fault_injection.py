@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.redrive import RedriveTargets, parse_redrive_request
-from shared.redrive.engine import Redrive
-from shared.redrive.report import RedriveReport
-from shared.retry import Deadline
+from lambda_failure_toolkit.redrive import RedriveTargets, parse_redrive_request
+from lambda_failure_toolkit.redrive.engine import Redrive
+from lambda_failure_toolkit.redrive.report import RedriveReport
+from lambda_failure_toolkit.retry import Deadline
 
 PLANS = 240
 ACCOUNT = "123456789012"
@@ -323,7 +323,7 @@ def test_no_message_is_lost_whatever_fails_and_wherever_the_process_dies(seed: i
         )
     plan = FaultPlan(rng, crash_at=rng.randint(1, 120) if rng.random() < 0.9 else None)
     invoked = FaultyLambda(plan)
-    allowed = RedriveTargets(queue_urls=frozenset({target}), functions=frozenset({FUNCTION}))
+    allowed = RedriveTargets(queues=frozenset({target}), functions=frozenset({FUNCTION}))
     source = (
         {"type": "lambda_dlq", "queue_url": dlq, "function": FUNCTION}
         if to_lambda

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.failures import FailureKind
-from shared.redrive import (
+from lambda_failure_toolkit.failures import FailureKind
+from lambda_failure_toolkit.redrive import (
     DestinationQueueSource,
     LedgerSource,
     MessageFilter,
@@ -21,7 +21,7 @@ from shared.redrive import (
 
 DLQ = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dlq-dev"
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dev"
-ALLOWED = RedriveTargets(queue_urls=frozenset({QUEUE}), functions=frozenset({"order-events-dev"}))
+ALLOWED = RedriveTargets(queues=frozenset({QUEUE}), functions=frozenset({"order-events-dev"}))
 
 
 def refused(raw: Any) -> list[str]:
@@ -188,6 +188,47 @@ def test_a_target_outside_the_allow_list_is_refused(target: dict[str, str]) -> N
     )
     [problem] = refused({"source": source, "target": target})
     assert "is not in the allow-list" in problem
+
+
+# As the toolkit's template sets it: the ARNs of its RedriveTarget*Arns parameters.
+BY_ARN = RedriveTargets(
+    queues=frozenset({"arn:aws:sqs:eu-west-1:123456789012:orders-queue-dev"}),
+    functions=frozenset({"arn:aws:lambda:eu-west-1:123456789012:function:order-events-dev"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("queue", "allowed"),
+    [
+        ("https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dev", True),
+        ("https://eu-west-1.queue.amazonaws.com/123456789012/orders-queue-dev/", True),
+        ("http://127.0.0.1:4566/123456789012/orders-queue-dev", True),
+        ("arn:aws:sqs:eu-west-1:123456789012:orders-queue-dev", True),
+        ("https://sqs.eu-west-1.amazonaws.com/999999999999/orders-queue-dev", False),
+        ("https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dev-dlq", False),
+    ],
+)
+def test_an_allow_list_of_queue_arns_knows_every_url_of_its_queues(queue: str, allowed: bool) -> None:
+    assert BY_ARN.allows_queue(queue) is allowed
+
+
+@pytest.mark.parametrize(
+    ("function", "allowed"),
+    [
+        ("order-events-dev", True),
+        ("order-events-dev:live", True),
+        ("arn:aws:lambda:eu-west-1:123456789012:function:order-events-dev:$LATEST", True),
+        ("123456789012:function:order-events-dev", True),
+        # Another account's function of the same name: a forged record cannot name it
+        ("arn:aws:lambda:eu-west-1:999999999999:function:order-events-dev", False),
+        ("999999999999:function:order-events-dev", False),
+        ("payments-dev", False),
+    ],
+)
+def test_an_allow_list_of_function_arns_compares_the_account_when_both_name_one(
+    function: str, allowed: bool
+) -> None:
+    assert BY_ARN.allows_function(function) is allowed
 
 
 def test_an_empty_allow_list_says_where_to_set_it() -> None:

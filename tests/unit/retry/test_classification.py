@@ -9,7 +9,7 @@ from botocore.exceptions import (
 )
 from pydantic import BaseModel, ValidationError
 
-from shared.retry import (
+from lambda_failure_toolkit.retry import (
     PERMANENT_ERROR_CODES,
     TRANSIENT_ERROR_CODES,
     ErrorClass,

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.retry import (
+from lambda_failure_toolkit.retry import (
     Deadline,
     ErrorClass,
     PoisonRecordError,
@@ -205,7 +205,7 @@ def test_decorator_reads_the_deadline_at_call_time() -> None:
 
 
 def test_call_and_inline_forms(mocker: Any) -> None:
-    slept = mocker.patch("shared.retry.policy.time.sleep")
+    slept = mocker.patch("lambda_failure_toolkit.retry.policy.time.sleep")
     policy = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.01)
     assert policy.call(Flaky([throttled()]), "positional", keyword=1) == "done"
 
@@ -221,7 +221,7 @@ def test_call_and_inline_forms(mocker: Any) -> None:
 
 def test_each_retry_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
-    with caplog.at_level(logging.WARNING, logger="shared.retry.policy"):
+    with caplog.at_level(logging.WARNING, logger="lambda_failure_toolkit.retry.policy"):
         retrying_call(RetryPolicy(), Flaky([throttled()]), clock, Deadline.never())
     [entry] = caplog.records
     assert entry.getMessage() == "retrying after a transient error"
@@ -273,8 +273,8 @@ def test_call_retries_like_the_tenacity_loop_and_never_passes_the_deadline(
         woke_at.append(clock.now)
 
     with (
-        mock.patch("shared.retry.policy.time.sleep", side_effect=sleep),
-        mock.patch("shared.retry.policy._JITTER", random.Random(seed)),
+        mock.patch("lambda_failure_toolkit.retry.policy.time.sleep", side_effect=sleep),
+        mock.patch("lambda_failure_toolkit.retry.policy._JITTER", random.Random(seed)),
         deadline_scope(Deadline(deadline_at, clock=clock)),
         pytest.raises(ClientError),
     ):
@@ -302,7 +302,7 @@ def test_call_does_not_retry_what_it_should_not(mocker: Any) -> None:
 
 
 def test_retry_log_of_call_names_the_operation(mocker: Any, caplog: pytest.LogCaptureFixture) -> None:
-    mocker.patch("shared.retry.policy.time.sleep")
+    mocker.patch("lambda_failure_toolkit.retry.policy.time.sleep")
     errors = [throttled()]
 
     def send_order_batch() -> str:
@@ -310,7 +310,7 @@ def test_retry_log_of_call_names_the_operation(mocker: Any, caplog: pytest.LogCa
             raise errors.pop()
         return "sent"
 
-    with caplog.at_level(logging.WARNING, logger="shared.retry.policy"):
+    with caplog.at_level(logging.WARNING, logger="lambda_failure_toolkit.retry.policy"):
         assert RetryPolicy().call(send_order_batch) == "sent"
     [entry] = caplog.records
     assert entry.__dict__["operation"].endswith("send_order_batch")

@@ -1,0 +1,47 @@
+"""Typed failure records: every record AWS writes when a Lambda invocation fails, and one parser.
+
+from lambda_failure_toolkit.failures import parse_failure, UnrecognizedFailureError
+
+record = parse_failure(sqs_record)  # FailureRecord, or UnrecognizedFailureError and nothing else
+"""
+
+from lambda_failure_toolkit.failures.exceptions import UnrecognizedFailureError, UnrecognizedReason
+from lambda_failure_toolkit.failures.models import (
+    ASYNC_CONDITIONS,
+    STREAM_CONDITIONS,
+    AsyncInvocationRecord,
+    DDBStreamBatchInfo,
+    KafkaBatchInfo,
+    KinesisBatchInfo,
+    LambdaDlqAttributes,
+    StreamOnFailureRecord,
+)
+from lambda_failure_toolkit.failures.parser import parse_failure
+from lambda_failure_toolkit.failures.record import (
+    Delivery,
+    ErrorInfo,
+    FailureKind,
+    FailureRecord,
+    StreamPointer,
+    StreamRange,
+)
+
+__all__ = [
+    "ASYNC_CONDITIONS",
+    "STREAM_CONDITIONS",
+    "AsyncInvocationRecord",
+    "DDBStreamBatchInfo",
+    "Delivery",
+    "ErrorInfo",
+    "FailureKind",
+    "FailureRecord",
+    "KafkaBatchInfo",
+    "KinesisBatchInfo",
+    "LambdaDlqAttributes",
+    "StreamOnFailureRecord",
+    "StreamPointer",
+    "StreamRange",
+    "UnrecognizedFailureError",
+    "UnrecognizedReason",
+    "parse_failure",
+]

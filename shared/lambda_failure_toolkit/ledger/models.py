@@ -1,0 +1,161 @@
+"""What the failure ledger holds: one entry per `failure_id`, its summary, and how to select entries."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Final, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+
+from lambda_failure_toolkit.failures.record import Delivery, FailureKind, StreamPointer
+
+__all__ = [
+    "BodyLocation",
+    "LedgerEntry",
+    "LedgerFilter",
+    "LedgerPage",
+    "LedgerSummary",
+    "RedriveStatus",
+    "Rehydration",
+    "RehydrationStatus",
+]
+
+
+class RehydrationStatus(StrEnum):
+    """What became of a stream failure's records (the on-failure record only points at them)."""
+
+    NOT_APPLICABLE = "not_applicable"
+    """Not a stream failure: the event itself is in the record."""
+    COMPLETE = "complete"
+    """Every record from the first to the last sequence number was read back."""
+    FROM_PAYLOAD = "from_payload"
+    """The record carried the whole batch event (an S3 destination's record): nothing to read."""
+    PARTIAL = "partial"
+    """Some records had already left the stream (retention) or could not be read to the end."""
+    EXPIRED = "expired"
+    """None could be read: past the stream's retention, or the stream or shard is gone."""
+    UNREADABLE = "unreadable"
+    """AWS refused the read for another reason (access denied, an invalid sequence number): the
+    records may still be in the stream; `rehydration_reason` says what AWS answered."""
+    UNSUPPORTED = "unsupported"
+    """A Kafka failure: records are read back from the topic, which the consumer does not reach."""
+
+
+class Rehydration(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: RehydrationStatus
+    records: tuple[dict[str, JsonValue], ...] = ()
+    """The records as Lambda delivers them in a batch event (`Records` items), oldest first."""
+    reason: str | None = None
+    """Why the records are not all there (PARTIAL, EXPIRED, UNSUPPORTED)."""
+
+
+class RedriveStatus(StrEnum):
+    PENDING = "pending"
+    REDRIVEN = "redriven"
+
+
+BodyLocation = Literal["inline", "s3"]
+
+_LAMBDA_LAUNCH: Final = datetime(2014, 11, 13, tzinfo=UTC)
+"""No Lambda failure is older: a filter reaching further back would only make the ledger read
+empty days (one query each), or overflow the calendar."""
+
+
+def as_utc(value: datetime) -> datetime:
+    """`value` in UTC (a naive value is taken to be UTC already).
+
+    Raises:
+        ValueError: the moment falls outside the calendar once converted (a pydantic validator's error).
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        raise ValueError("out of range once converted to UTC") from exc
+
+
+class LedgerSummary(BaseModel):
+    """An entry as listed: what failed, when, how; not the payload (read one entry for that)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    failure_id: str
+    kind: FailureKind
+    condition: str | None = None
+    function_name: str | None = None
+    function_arn: str | None = None
+    qualifier: str | None = None
+    source_arn: str | None = None
+    request_id: str | None = None
+    attempts: int | None = None
+    occurred_at: datetime
+    """When AWS wrote the record (when the ledger first saw it, if AWS did not say)."""
+    recorded_at: datetime
+    error_type: str | None = None
+    error_message: str | None = None
+    rehydration_status: RehydrationStatus = RehydrationStatus.NOT_APPLICABLE
+    body_location: BodyLocation = "inline"
+    redrive_status: RedriveStatus = RedriveStatus.PENDING
+    redrive_count: int = 0
+    last_redriven_at: datetime | None = None
+
+    _as_utc = field_validator("occurred_at", "recorded_at", "last_redriven_at")(
+        lambda value: None if value is None else as_utc(value)
+    )
+
+
+class LedgerEntry(LedgerSummary):
+    """A whole entry: the summary, the error's details, the delivery, and the original event(s)."""
+
+    function_error: str | None = None
+    status_code: int | None = None
+    stack_trace: tuple[str, ...] = ()
+    delivery: Delivery = Delivery()
+    stream: StreamPointer | None = None
+    payload: JsonValue = None
+    """The original event (async, DLQ); for an S3 stream record, the whole batch event."""
+    has_payload: bool = False
+    response_payload: JsonValue = None
+    records: tuple[dict[str, JsonValue], ...] = ()
+    """A stream failure's records, read back from the stream, as Lambda delivers them."""
+    rehydration_reason: str | None = None
+
+
+class LedgerFilter(BaseModel):
+    """Which entries to list. `function_name` or `source_arn` selects an index; otherwise the days
+    between `since` and `until` are read one by one (a week back when `since` is not given)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    function_name: str | None = Field(default=None, min_length=1)
+    source_arn: str | None = Field(default=None, min_length=1)
+    since: datetime | None = None
+    until: datetime | None = None
+    kinds: frozenset[FailureKind] = frozenset()
+    conditions: frozenset[str] = frozenset()
+    error_types: frozenset[str] = frozenset()
+    redrive_status: RedriveStatus | None = None
+    request_id: str | None = Field(default=None, min_length=1)
+
+    _as_utc = field_validator("since", "until")(lambda value: None if value is None else as_utc(value))
+
+    @model_validator(mode="after")
+    def _one_index(self) -> Self:
+        if self.function_name and self.source_arn:
+            raise ValueError("filter by function_name or by source_arn, not both")
+        if self.since and self.until and self.since > self.until:
+            raise ValueError("since is after until")
+        for name, moment in (("since", self.since), ("until", self.until)):
+            if moment is not None and moment < _LAMBDA_LAUNCH:
+                raise ValueError(f"{name} is before AWS Lambda's launch (2014-11-13): no failure is older")
+        return self
+
+
+class LedgerPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    entries: tuple[LedgerSummary, ...]
+    cursor: str | None
+    """Pass it back as `cursor` to read the next page; None when there is no more."""

@@ -1,0 +1,50 @@
+"""Production wiring of the ledger, the failure consumer and its alerts (built once per environment)."""
+
+import functools
+
+import boto3
+from pydantic import Field
+
+from lambda_failure_toolkit.config import EnvConfig, get_config
+from lambda_failure_toolkit.ledger.consumer import AlertPublisher, FailureConsumer
+from lambda_failure_toolkit.ledger.rehydrate import StreamRehydrator
+from lambda_failure_toolkit.ledger.store import FailureLedger
+
+__all__ = ["ConsumerConfig", "LedgerConfig", "alert_publisher", "failure_consumer", "failure_ledger"]
+
+
+class LedgerConfig(EnvConfig):
+    LEDGER_TABLE_NAME: str = Field(min_length=1)
+    LEDGER_BUCKET_NAME: str = Field(min_length=3)
+    LEDGER_RETENTION_DAYS: int = Field(default=90, ge=1, le=3650)
+
+
+class ConsumerConfig(LedgerConfig):
+    ALERT_TOPIC_ARN: str = ""
+    """Empty: no alerts (metrics and logs only)."""
+
+
+@functools.cache
+def failure_ledger() -> FailureLedger:
+    config = get_config(LedgerConfig)
+    return FailureLedger(
+        boto3.resource("dynamodb").Table(config.LEDGER_TABLE_NAME),
+        boto3.client("s3"),
+        config.LEDGER_BUCKET_NAME,
+        retention_days=config.LEDGER_RETENTION_DAYS,
+    )
+
+
+@functools.cache
+def failure_consumer() -> FailureConsumer:
+    return FailureConsumer(
+        failure_ledger(),
+        StreamRehydrator(boto3.client("kinesis"), boto3.client("dynamodbstreams")),
+        boto3.client("s3"),
+    )
+
+
+@functools.cache
+def alert_publisher() -> AlertPublisher | None:
+    topic_arn = get_config(ConsumerConfig).ALERT_TOPIC_ARN
+    return AlertPublisher(boto3.client("sns"), topic_arn) if topic_arn else None

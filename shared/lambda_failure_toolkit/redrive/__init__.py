@@ -1,0 +1,32 @@
+"""The redrive: replay failures safely, from a DLQ, a destination queue or the ledger.
+
+from lambda_failure_toolkit.redrive import parse_redrive_request, RedriveTargets
+
+request = parse_redrive_request(event, RedriveTargets(queues=..., functions=...))
+"""
+
+from lambda_failure_toolkit.redrive.request import (
+    DestinationQueueSource,
+    LambdaDlqSource,
+    LedgerSource,
+    MessageFilter,
+    RedriveRequest,
+    RedriveRequestError,
+    RedriveTargets,
+    SqsDlqSource,
+    TargetOverride,
+    parse_redrive_request,
+)
+
+__all__ = [
+    "DestinationQueueSource",
+    "LambdaDlqSource",
+    "LedgerSource",
+    "MessageFilter",
+    "RedriveRequest",
+    "RedriveRequestError",
+    "RedriveTargets",
+    "SqsDlqSource",
+    "TargetOverride",
+    "parse_redrive_request",
+]

@@ -1,0 +1,380 @@
+"""What an operator asks a redrive to do: a typed request, checked whole before anything is touched.
+
+A request names one source (a DLQ of SQS queues, a Lambda async DLQ, an on-failure destination
+queue, or ledger entries), optionally a target override, filters and limits. It is a dry run
+unless it says `"dry_run": false`. `parse_redrive_request` turns the raw request (a Lambda event,
+or the command line's options) into a `RedriveRequest`, or raises `RedriveRequestError` naming
+every problem: an unknown field, a limit out of range, a bad pattern or JMESPath expression, a
+target outside the deployment's allow-list.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Annotated, Any, Literal, Self
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from lambda_failure_toolkit.failures import FailureKind
+from lambda_failure_toolkit.ledger import LedgerFilter, as_utc
+
+__all__ = [
+    "DestinationQueueSource",
+    "LambdaDlqSource",
+    "LedgerSource",
+    "MessageFilter",
+    "RedriveRequest",
+    "RedriveRequestError",
+    "RedriveTargets",
+    "SqsDlqSource",
+    "TargetOverride",
+    "parse_redrive_request",
+]
+
+_QUEUE_URL = r"^https?://[^\s/]+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$"
+_FUNCTION = (
+    r"^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$"
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class SqsDlqSource(_Strict):
+    """An SQS DLQ of SQS queues: asks for its messages to go back to their source queue, or to `target`."""
+
+    type: Literal["sqs_dlq"]
+    queue_url: str = Field(pattern=_QUEUE_URL)
+
+
+class LambdaDlqSource(_Strict):
+    """A Lambda async DLQ: asks for each body to be re-invoked asynchronously on `function` (the DLQ
+    message does not say which function failed)."""
+
+    type: Literal["lambda_dlq"]
+    queue_url: str = Field(pattern=_QUEUE_URL)
+    function: str = Field(pattern=_FUNCTION)
+
+
+class DestinationQueueSource(_Strict):
+    """An on-failure destination queue: asks for each async invocation record's `requestPayload`
+    to be re-invoked on the function (and qualifier) in its `requestContext.functionArn`, and each
+    stream record's batch (read back into the ledger) to be sent to its processor."""
+
+    type: Literal["destination_queue"]
+    queue_url: str = Field(pattern=_QUEUE_URL)
+
+
+class LedgerSource(_Strict):
+    """Ledger entries, by id or by filter: asks for each to be redriven as its kind says."""
+
+    type: Literal["ledger"]
+    failure_ids: tuple[Annotated[str, Field(pattern=r"^(async|stream|dlq)-[0-9a-f]{32}$")], ...] = ()
+    filter: LedgerFilter | None = None
+    cursor: str | None = Field(default=None, min_length=1, max_length=4096)
+    """Where a redrive by filter that stopped part way goes on (its report's `next_request` has it)."""
+
+    @model_validator(mode="after")
+    def _ids_or_filter(self) -> Self:
+        if bool(self.failure_ids) == (self.filter is not None):
+            raise ValueError("name the entries by failure_ids or select them by filter (one of the two)")
+        if self.cursor is not None and self.filter is None:
+            raise ValueError("a cursor goes on with a filter: give the filter it was returned with")
+        return self
+
+
+Source = Annotated[
+    SqsDlqSource | LambdaDlqSource | DestinationQueueSource | LedgerSource, Field(discriminator="type")
+]
+
+
+class TargetOverride(_Strict):
+    """Send somewhere else than the failure's own target: an allow-listed queue or function."""
+
+    queue_url: str | None = Field(default=None, pattern=_QUEUE_URL)
+    function: str | None = Field(default=None, pattern=_FUNCTION)
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.queue_url is None) == (self.function is None):
+            raise ValueError("a target is a queue_url or a function (one of the two)")
+        return self
+
+
+class MessageFilter(_Strict):
+    """Which failures to redrive; the others are skipped and stay where they are."""
+
+    conditions: frozenset[str] = frozenset()
+    error_types: frozenset[str] = frozenset()
+    error_message_pattern: str | None = None
+    """A Python regular expression searched in the error message."""
+    kinds: frozenset[FailureKind] = frozenset()
+    since: datetime | None = None
+    """Only failures that occurred (or messages sent) at or after this moment."""
+    until: datetime | None = None
+    payload_predicate: str | None = None
+    """A JMESPath expression evaluated on the payload: the failure is redriven when it is truthy."""
+
+    @field_validator("error_message_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except (re.error, OverflowError) as exc:  # OverflowError: a repeat count past re's limit
+                raise ValueError(f"not a regular expression ({exc})") from exc
+            except RecursionError as exc:
+                raise ValueError("not a regular expression (nested too deep)") from exc
+        return value
+
+    @field_validator("payload_predicate")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                jmespath.compile(value)
+            except JMESPathError as exc:
+                raise ValueError(f"not a JMESPath expression ({exc})") from exc
+            except RecursionError as exc:
+                raise ValueError("not a JMESPath expression (nested too deep)") from exc
+        return value
+
+    _as_utc = field_validator("since", "until")(lambda value: None if value is None else as_utc(value))
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.since and self.until and self.since > self.until:
+            raise ValueError("since is after until")
+        return self
+
+    @property
+    def is_empty(self) -> bool:
+        return self == MessageFilter()
+
+    def selects(
+        self,
+        *,
+        kind: FailureKind | None,
+        condition: str | None,
+        error_type: str | None,
+        error_message: str | None,
+        occurred_at: datetime | None,
+        payload: Callable[[], tuple[bool, Any]],
+    ) -> bool:
+        """Whether a failure passes every filter given. `payload` is called only when the predicate
+        needs it, and returns (whether there is a payload, the payload)."""
+        when = occurred_at or datetime.min.replace(tzinfo=UTC)  # unknown: outside any window
+        if not (
+            (not self.kinds or kind in self.kinds)
+            and (not self.conditions or condition in self.conditions)
+            and (not self.error_types or error_type in self.error_types)
+            and (not self.message_regex or bool(error_message and self.message_regex.search(error_message)))
+            and (not self.since or (occurred_at is not None and when >= self.since))
+            and (not self.until or (occurred_at is not None and when <= self.until))
+        ):
+            return False
+        if self.predicate is None:
+            return True
+        present, value = payload()
+        if not present:
+            return False
+        try:
+            return _truthy(self.predicate.search(value))
+        except JMESPathError:  # e.g. a function given the wrong type by this payload: not selected
+            return False
+
+    @cached_property
+    def message_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.error_message_pattern) if self.error_message_pattern else None
+
+    @cached_property
+    def predicate(self) -> ParsedResult | None:
+        return jmespath.compile(self.payload_predicate) if self.payload_predicate else None
+
+
+def _truthy(value: object) -> bool:
+    """JMESPath's truth: false, null, "", [] and {} are false; 0 is true."""
+    if value is None or value is False:
+        return False
+    return not (isinstance(value, str | list | dict) and len(value) == 0)
+
+
+class RedriveRequest(_Strict):
+    source: Source
+    target: TargetOverride | None = None
+    dry_run: StrictBool = True
+    """True unless the request says otherwise: a redrive that moves messages is asked for explicitly
+    (with JSON's false: not "false", "no" or 0, which pydantic would otherwise take for false)."""
+    # Numbers are strict too: true is not 1 and "100" is not 100 (a request says what it means).
+    max_messages: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
+    filter: MessageFilter = MessageFilter()
+    rate_per_second: float | None = Field(default=None, gt=0, le=3000, strict=True)
+    concurrency: int = Field(default=1, ge=1, le=20, strict=True)
+    keep_source: StrictBool = False
+    """Copy instead of move: the source messages stay where they are."""
+    stop_after_consecutive_failures: int = Field(default=10, ge=1, le=10_000, strict=True)
+    fifo_message_group_id: str | None = Field(default=None, min_length=1, max_length=128)
+    """For a FIFO target when the source message has no group: the group to send it in."""
+    requested_by: str | None = Field(default=None, max_length=512)
+    """Who asked (the audit log); the function fills it from the caller's identity when it can."""
+
+    def describe_source(self) -> str:
+        """The source in a few words, for reports and logs."""
+        source = self.source
+        if isinstance(source, LedgerSource):
+            return "ledger " + (
+                f"{len(source.failure_ids)} failure id(s)" if source.failure_ids else "by filter"
+            )
+        return f"{source.type} {source.queue_url}"
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if isinstance(self.source, LedgerSource) and self.keep_source:
+            raise ValueError("keep_source applies to queue sources; a ledger entry is never removed")
+        if (
+            self.target
+            and self.target.queue_url
+            and isinstance(self.source, LambdaDlqSource | DestinationQueueSource)
+        ):
+            raise ValueError(
+                "an async failure is re-invoked on a function: its target override is a function"
+            )
+        if self.target and self.target.function and isinstance(self.source, SqsDlqSource):
+            raise ValueError("an SQS DLQ's messages go to a queue: its target override is a queue_url")
+        if isinstance(self.source, SqsDlqSource) and (
+            self.filter.conditions
+            or self.filter.error_types
+            or self.filter.error_message_pattern
+            or self.filter.kinds
+        ):
+            raise ValueError(
+                "an SQS DLQ's messages carry no condition, error or kind: filter them by since/until or payload_predicate"
+            )
+        if isinstance(self.source, LambdaDlqSource) and (
+            self.filter.conditions or self.filter.error_types or self.filter.kinds
+        ):
+            raise ValueError(
+                "a Lambda DLQ message carries no condition or error type: filter it by error_message_pattern, "
+                "since/until or payload_predicate"
+            )
+        if self.fifo_message_group_id and isinstance(
+            self.source, LedgerSource | LambdaDlqSource | DestinationQueueSource
+        ):
+            raise ValueError("fifo_message_group_id applies to a redrive into a FIFO queue (source sqs_dlq)")
+        return self
+
+
+class RedriveTargets(_Strict):
+    """The allow-list fixed at deployment: where a target override may point and, in the function,
+    where a failure's own target may be.
+
+    Queues are named by ARN or URL and compared by account and name (one queue has several URL forms:
+    regional, legacy, an endpoint's). Functions are named by ARN or name and compared by name, and by
+    account too when both sides name one: a record naming another account's function of the same
+    name is refused."""
+
+    queues: frozenset[str] = frozenset()
+    functions: frozenset[str] = frozenset()
+
+    @cached_property
+    def _queue_keys(self) -> frozenset[tuple[str, ...]]:
+        return frozenset(_queue_key(queue) for queue in self.queues)
+
+    @cached_property
+    def _function_keys(self) -> frozenset[tuple[str | None, str]]:
+        return frozenset(_function_key(function) for function in self.functions)
+
+    def refuses(self, target: TargetOverride | None) -> str | None:
+        if target is None:
+            return None
+        if target.queue_url is not None and not self.allows_queue(target.queue_url):
+            return f"target.queue_url {target.queue_url} is not in the allow-list ({_listed(self.queues)})"
+        if target.function is not None and not self.allows_function(target.function):
+            return f"target.function {target.function} is not in the allow-list ({_listed(self.functions)})"
+        return None
+
+    def allows_queue(self, queue: str) -> bool:
+        """Whether the queue (an ARN or a URL) is allowed."""
+        return _queue_key(queue) in self._queue_keys
+
+    def allows_function(self, function: str) -> bool:
+        """Whether the function (a name, `name:qualifier`, or an ARN, qualified or not) is allowed."""
+        account, name = _function_key(function)
+        return any(
+            name == allowed_name
+            and (account is None or allowed_account is None or account == allowed_account)
+            for allowed_account, allowed_name in self._function_keys
+        )
+
+
+class RedriveRequestError(ValueError):
+    """The request cannot be run as it is; nothing was touched. `problems` names each one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "bad redrive request: "
+            + "; ".join(problems)
+            + ". Nothing was moved; fix the request and run it again."
+        )
+
+
+def parse_redrive_request(raw: object, allowed: RedriveTargets) -> RedriveRequest:
+    """The request, checked whole (fields, ranges, patterns, the allow-list) before anything runs."""
+    if not isinstance(raw, Mapping):
+        raise RedriveRequestError([f"a redrive request is a JSON object, not {type(raw).__name__}"])
+    try:
+        request = RedriveRequest.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise RedriveRequestError([_problem(error) for error in exc.errors(include_url=False)]) from exc
+    if (refusal := allowed.refuses(request.target)) is not None:
+        raise RedriveRequestError([refusal])
+    return request
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown field"
+    if error["type"] == "missing":
+        return f"{where}: required"
+    if error["type"] == "union_tag_not_found":
+        return f"{where}.type: required; one of sqs_dlq, lambda_dlq, destination_queue, ledger"
+    if error["type"] == "union_tag_invalid":
+        return f"{where}: unknown source type; expected one of sqs_dlq, lambda_dlq, destination_queue, ledger"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _function_key(function: str) -> tuple[str | None, str]:
+    """(account, name) of `name`, `name:qualifier`, `account:function:name` or an ARN; no account for a bare name."""
+    parts = function.split(":")
+    if function.startswith("arn:") and len(parts) >= 7:
+        return parts[4], parts[6]
+    if len(parts) >= 3 and parts[1] == "function":
+        return parts[0], parts[2]
+    return None, parts[0]
+
+
+def _queue_key(queue: str) -> tuple[str, ...]:
+    """(account, name) of a queue ARN, or the last two parts of its URL's path (the same two)."""
+    if queue.startswith("arn:"):
+        return tuple(queue.split(":")[4:6])
+    return tuple(queue.rstrip("/").split("/")[-2:])
+
+
+def _listed(values: frozenset[str]) -> str:
+    return ", ".join(sorted(values)) if values else "empty: set it at deployment"
