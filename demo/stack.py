@@ -140,6 +140,7 @@ def deploy(account: Ministack, *, stack_name: str = "lambda-failure-toolkit-demo
             "--resolve-s3",
             "--capabilities",
             "CAPABILITY_IAM",
+            "CAPABILITY_AUTO_EXPAND",  # the toolkit is a nested application
             "--no-confirm-changeset",
             "--no-fail-on-empty-changeset",
             "--region",

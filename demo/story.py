@@ -14,6 +14,7 @@ from lambda_failure_toolkit.ledger import FailureLedger, LedgerEntry, LedgerFilt
 from lambda_failure_toolkit.redrive.report import RedriveReport
 
 __all__ = [
+    "REDRIVE_FUNCTION",
     "AsyncFailure",
     "OrderState",
     "Recovery",
@@ -29,6 +30,10 @@ __all__ = [
     "redrive_async_failure",
     "wait_for",
 ]
+
+
+REDRIVE_FUNCTION = "Toolkit/RedriveFunction"
+"""The RedriveFunction as `sam remote invoke --stack-name <the application>` names it: in the nested toolkit."""
 
 
 class StoryError(RuntimeError):
@@ -258,7 +263,7 @@ def redrive_async_failure(stack: Stack, failure: AsyncFailure, *, timeout_s: flo
         "requested_by": "demo@localhost",
     }
     started = time.monotonic()
-    dry_run = RedriveReport.model_validate(stack.remote_invoke("RedriveFunction", request))
+    dry_run = RedriveReport.model_validate(stack.remote_invoke(REDRIVE_FUNCTION, request))
     state_after_dry_run = order_state(stack, order_id)
     fix = placed(order_id, 2599)
     answer = stack.client("lambda").invoke(
@@ -268,7 +273,7 @@ def redrive_async_failure(stack: Stack, failure: AsyncFailure, *, timeout_s: flo
         raise StoryError(f"the missing OrderPlaced did not apply: {answer['Payload'].read()!r}")
     state_after_fix = order_state(stack, order_id)
     redrive = RedriveReport.model_validate(
-        stack.remote_invoke("RedriveFunction", {**request, "dry_run": False})
+        stack.remote_invoke(REDRIVE_FUNCTION, {**request, "dry_run": False})
     )
 
     def at_revision_2() -> OrderState | None:

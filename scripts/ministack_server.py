@@ -15,6 +15,11 @@ Why not the console script:
   routing and the delivery stay ministack's own). A field ministack already writes is left as it
   is. The requestId is a fresh UUID per record: ministack does not keep the request id of the
   async invocation.
+- Its CloudFormation does not apply a nested stack's transforms, where AWS does (a nested SAM
+  application, `AWS::Serverless::Application`, is exactly that): the toolkit nested in the sample
+  failed with "Unsupported resource type: AWS::Serverless::Function". A nested stack's template is
+  transformed here as ministack transforms a stack's own (its SAM transform, with no parameter
+  values: the limit it has for every stack).
 - Its CloudFormation resolves only `Ref` and `Fn::Select` in a condition's operands, where AWS also
   resolves `Fn::Join`, `Fn::Split`, `Fn::Sub` and `Fn::FindInMap`: `!Equals [!Join ["", !Ref List], ""]`
   (is a list parameter empty?) was never true there, so every optional list looked set. Conditions
@@ -120,6 +125,21 @@ def _evaluate_conditions(template: dict[str, Any], params: dict[str, Any]) -> di
 
 for _module in (engine, changesets, handlers):
     _module._evaluate_conditions = _evaluate_conditions
+
+_parse_template = engine._parse_template
+
+
+def _parse_and_transform(template_body: str) -> dict[str, Any]:
+    """A template, its transforms applied. Stack operations import ministack's own parser by name and
+    transform on their own; the nested-stack provisioner looks this up at call time, and gets this."""
+    transformed = engine._apply_transforms(_parse_template(template_body))
+    if isinstance(transformed, engine._TransformFailed):
+        raise ValueError(transformed.error)  # noqa: TRY004 -- the provisioner reports a ValueError as the failure
+    result: dict[str, Any] = transformed
+    return result
+
+
+engine._parse_template = _parse_and_transform
 
 if __name__ == "__main__":
     sys.argv[0] = "ministack"

@@ -1,4 +1,4 @@
-"""Print template.yaml as CloudFormation after the SAM transform (JSON), for the scanners and tests.
+"""Print a SAM template as CloudFormation after the SAM transform (JSON), for the scanners and tests.
 
 Runs offline. SAM resolves the AWS managed policy names it knows from its own bundled list; a
 name it does not know would be looked up in IAM, and is refused here with the reason instead. (The
@@ -28,12 +28,16 @@ class OfflinePolicyLoader:
 
 
 def _as_packaged(template: dict[str, Any]) -> None:
-    """Local code paths become S3 locations, as `sam package` would make them (SAM requires one)."""
+    """Local paths become S3 locations, as `sam package` would make them (SAM requires one): code, layers,
+    and a nested application's template (its Location)."""
     for body in template.get("Resources", {}).values():
         properties = body.get("Properties", {})
         for key in ("CodeUri", "ContentUri"):
             if isinstance(properties.get(key), str) and not properties[key].startswith("s3://"):
                 properties[key] = f"s3://local-artifacts/{properties[key].strip('/')}"
+        location = properties.get("Location")
+        if body.get("Type") == "AWS::Serverless::Application" and isinstance(location, str):
+            properties["Location"] = f"https://local-artifacts.s3.amazonaws.com/{location.strip('/')}"
 
 
 def main(argv: list[str]) -> int:

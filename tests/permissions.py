@@ -2,9 +2,15 @@
 
 A grant is one (action, resource, when) triple of a function's execution role; an invoker is one
 (principal, action, source ARN, source account) of its resource-based policy. Resources and ARNs are
-rendered the way docs/permissions.md writes them: `X` for `!GetAtt X.Arn` or `!Ref X`, `X.StreamArn`
-for another attribute, a `!Sub` string with `${X.Arn}` shortened to `X`, and `A or B` for `!If`.
+rendered the way docs/permissions.md writes them: `X` for `!GetAtt X.Arn` or `!Ref X` (a list
+parameter's name stands for each of its ARNs), `X.StreamArn` or `X.Outputs.Y` for another attribute,
+a `!Sub` string with `${X.Arn}` shortened to `X`, `A or B` for `!If`, and `P:*` for each ARN of the
+list parameter P followed by `:*` (every version and alias of a function).
 `when` is `always`, or the condition a statement depends on.
+
+For a given set of parameter values the same comparison runs on concrete ARNs: the template is
+rendered as CloudFormation would deploy it (scripts/render_template.py), and the doc's rows are
+expanded with the values (`expand`).
 """
 
 import json
@@ -18,6 +24,8 @@ from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PERMISSIONS_DOC = ROOT / "docs" / "permissions.md"
+SAMPLE_TEMPLATE = ROOT / "template.yaml"
+TOOLKIT_TEMPLATE = ROOT / "toolkit" / "template.yaml"
 SCAN_VENV = ROOT / ".venv-scan"
 ALWAYS = "always"
 NO_VALUE = {"Ref": "AWS::NoValue"}
@@ -75,6 +83,19 @@ def render(value: Any) -> str:
     raise ValueError(f"no rendering for {value!r}: teach tests/permissions.render this form")
 
 
+def render_all(value: Any) -> list[str]:
+    """`render`, where one expression may stand for several resources: `!Split [sep, !Sub [text, vars]]`
+    with each variable a `!Join` of a list parameter (the ARNs of a list, each also with `:*`)."""
+    if isinstance(value, dict) and set(value) == {"Fn::Split"}:
+        separator, source = value["Fn::Split"]
+        text, variables = source["Fn::Sub"]
+        for name, variable in variables.items():
+            _, parts = variable["Fn::Join"]
+            text = text.replace(f"${{{name}}}", render(parts))
+        return [part for part in text.split(separator) if part]
+    return [render(value)]
+
+
 def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -96,7 +117,8 @@ def _grants(document: dict[str, Any], when: str, where: str) -> Iterator[Grant]:
             raise ValueError(f"{where}: only Allow statements with Action and Resource are expected here")
         for action in _listed(statement["Action"]):
             for resource in _listed(statement["Resource"]):
-                yield Grant(action, render(resource), statement_when)
+                for rendered in render_all(resource):
+                    yield Grant(action, rendered, statement_when)
 
 
 def _role_of(resources: dict[str, Any], function: str) -> str:
@@ -224,6 +246,23 @@ def documented(text: str) -> dict[str, tuple[set[Grant], set[Invoker]]]:
     return tables
 
 
+def expand(grants: set[Grant], values: dict[str, list[str]], conditions: dict[str, bool]) -> set[Grant]:
+    """The doc's grants for one configuration: each list parameter in `values` becomes its ARNs
+    (`P:*` each ARN with `:*`), and only the grants whose condition holds are kept, as `always`."""
+    concrete = set()
+    for grant in grants:
+        if grant.when != ALWAYS and not all(conditions[part] for part in grant.when.split(" and ")):
+            continue
+        name, _, suffix = grant.resource.partition(":")
+        if name in values:
+            concrete |= {
+                Grant(grant.action, f"{arn}{':' + suffix if suffix else ''}", ALWAYS) for arn in values[name]
+            }
+        else:
+            concrete.add(grant._replace(when=ALWAYS))
+    return concrete
+
+
 def expected(
     tables: dict[str, tuple[set[Grant], set[Invoker]]], function: str
 ) -> tuple[set[Grant], set[Invoker]]:
@@ -243,10 +282,12 @@ def difference(derived: set[Any], listed: set[Any]) -> str:
 
 
 if __name__ == "__main__":  # print the derived tables, to start a doc section from
-    template = transform(ROOT / "template.yaml")
-    for name in functions(template):
-        sys.stdout.write(f"## {name}\n")
-        for grant in sorted(role_grants(template, name)):
-            sys.stdout.write(f"| `{grant.action}` | `{grant.resource}` | {grant.when} |\n")
-        for invoker in sorted(invokers(template, name)):
-            sys.stdout.write(f"| {invoker} |\n")
+    for path in (TOOLKIT_TEMPLATE, SAMPLE_TEMPLATE):
+        template = transform(path)
+        sys.stdout.write(f"# {path.relative_to(ROOT)}\n")
+        for name in functions(template):
+            sys.stdout.write(f"## {name}\n")
+            for grant in sorted(role_grants(template, name)):
+                sys.stdout.write(f"| `{grant.action}` | `{grant.resource}` | {grant.when} |\n")
+            for invoker in sorted(invokers(template, name)):
+                sys.stdout.write(f"| {invoker} |\n")

@@ -1,4 +1,5 @@
-"""template.yaml as data, for tests that must not drift from it (tables, settings, policies)."""
+"""The two templates as data, for tests that must not drift from them (tables, settings, policies):
+the sample application's (template.yaml) and the toolkit's (toolkit/template.yaml)."""
 
 import functools
 import importlib.util
@@ -8,7 +9,10 @@ from typing import Any
 
 import yaml
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "template.yaml"
+TOOLKIT = ROOT / "toolkit" / "template.yaml"
+TEMPLATES = (SAMPLE, TOOLKIT)
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -16,7 +20,7 @@ class _CloudFormationLoader(yaml.SafeLoader):
 
 
 def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    name = "Ref" if tag_suffix == "Ref" else "Condition" if tag_suffix == "Condition" else f"Fn::{tag_suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if tag_suffix == "GetAtt":
@@ -32,14 +36,18 @@ _CloudFormationLoader.add_multi_constructor("!", _intrinsic)
 
 
 @functools.cache
-def template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 -- SafeLoader subclass
+def template(path: Path = SAMPLE) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 -- SafeLoader subclass
     return loaded
 
 
 def resource(logical_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = template()["Resources"][logical_id]
-    return found
+    """The resource of that logical id, in whichever of the two templates has it."""
+    for path in TEMPLATES:
+        if logical_id in template(path)["Resources"]:
+            found: dict[str, Any] = template(path)["Resources"][logical_id]
+            return found
+    raise KeyError(f"no resource {logical_id} in {', '.join(str(path) for path in TEMPLATES)}")
 
 
 def table_definition(logical_id: str, name: str) -> dict[str, Any]:
@@ -67,7 +75,7 @@ def table_definition(logical_id: str, name: str) -> dict[str, Any]:
 
 def _script(name: str) -> ModuleType:
     """A stdlib-only script of scripts/, imported as a module (scripts/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, TEMPLATE.parent / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -23,7 +23,7 @@ class ConfigError(RuntimeError):
         self.problems = problems
         super().__init__(
             f"{model.__name__}: bad environment configuration: {'; '.join(problems)}. "
-            "Set these variables on the function (template.yaml, Environment.Variables)."
+            "Set these variables on the function (Environment.Variables in its template)."
         )
 
 

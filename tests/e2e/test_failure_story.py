@@ -9,6 +9,7 @@ import pytest
 from demo.__main__ import tell_async_failure, tell_recovery, tell_sqs_batch
 from demo.stack import DEMO_PARAMETERS, Stack
 from demo.story import (
+    REDRIVE_FUNCTION,
     AsyncFailure,
     SqsBatch,
     ledger_entry_for,
@@ -118,7 +119,7 @@ def test_a_dry_run_changes_nothing_and_the_redrive_after_the_fix_applies_the_eve
     source = recovery.request["source"]
     pending_only = {**source, "filter": {**source["filter"], "redrive_status": "pending"}}
     again = stack.remote_invoke(
-        "RedriveFunction", {**recovery.request, "source": pending_only, "dry_run": False}
+        REDRIVE_FUNCTION, {**recovery.request, "source": pending_only, "dry_run": False}
     )
     assert (again["status"], again["moved"]) == ("complete", 0)
 
@@ -128,7 +129,7 @@ def test_the_function_refuses_a_target_outside_its_allow_list_and_moves_nothing(
 ) -> None:
     dlq_url = stack.outputs["OrdersQueueDLQUrl"]
     report = stack.remote_invoke(
-        "RedriveFunction",
+        REDRIVE_FUNCTION,
         {
             "source": {"type": "sqs_dlq", "queue_url": dlq_url},
             "target": {"queue_url": stack.outputs["OrderEventsSuccessQueueUrl"]},

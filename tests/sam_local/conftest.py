@@ -75,7 +75,7 @@ class LocalAws:
         dynamodb = self.client("dynamodb")
         for logical_id, name in TABLES.items():
             dynamodb.create_table(**table_definition(logical_id, name))
-        self.failure_queue_url = self.client("sqs").create_queue(QueueName="orders-failures-local")[
+        self.failure_queue_url = self.client("sqs").create_queue(QueueName="lambda-failures-local")[
             "QueueUrl"
         ]
         self.client("s3").create_bucket(

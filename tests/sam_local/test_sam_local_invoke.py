@@ -1,6 +1,7 @@
 """Every function, every sample event, in its Lambda container: the exact responses."""
 
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,7 +43,7 @@ def test_async_function(case: AsyncCase, invoke: Any, local_aws: LocalAws) -> No
             QueueUrl=local_aws.failure_queue_url, MessageAttributeNames=["All"]
         )["Messages"]
         [failure] = [
-            parse_failure(m, source="arn:aws:sqs:eu-west-1:123456789012:orders-failures-local")
+            parse_failure(m, source="arn:aws:sqs:eu-west-1:123456789012:lambda-failures-local")
             for m in messages
         ]
         assert failure.condition == "PermanentFailure"
@@ -71,12 +72,40 @@ def test_redrive_function(case: RedriveCase, invoke: Any, local_aws: LocalAws) -
     assert (visible(ORDERS_QUEUE), visible(ORDERS_DLQ)) == (moved, 3 - moved)
 
 
-def test_template_passes_sam_validate_lint_with_no_warning(sam_build: Any) -> None:
+@pytest.mark.parametrize("template", ["template.yaml", "toolkit/template.yaml"])
+def test_both_templates_pass_sam_validate_lint_with_no_warning(sam_build: Any, template: str) -> None:
     result = subprocess.run(
-        ["sam", "validate", "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        ["sam", "validate", "--lint", "--template", template],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr
     assert "W" not in {
         line[:1] for line in (result.stdout + result.stderr).splitlines() if line[1:5].isdigit()
+    }
+
+
+@pytest.mark.parametrize(
+    ("layer", "packages"),
+    [
+        ("Toolkit/LibraryLayer", {"lambda_failure_toolkit"}),
+        ("SampleLayer", {"lambda_failure_toolkit", "orders"}),
+    ],
+)
+def test_sam_build_makes_layers_of_the_library_without_its_tools_or_what_lambda_has(
+    sam_build: Path, layer: str, packages: set[str]
+) -> None:
+    site = sam_build.parent / layer / "python"
+    found = {path.name for path in site.iterdir() if (path / "__init__.py").is_file()}
+    assert packages <= found
+    assert not (site / "lambda_failure_toolkit" / "cli").exists()  # the operator's tools: never in Lambda
+    assert not {"boto3", "botocore", "s3transfer", "dateutil", "urllib3"} & found
+    # Both runtimes the layer declares find their compiled modules.
+    assert {path.name.split(".")[1] for path in (site / "pydantic_core").glob("*.so")} == {
+        "cpython-312-x86_64-linux-gnu",
+        "cpython-313-x86_64-linux-gnu",
     }

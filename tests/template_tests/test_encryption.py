@@ -1,20 +1,23 @@
-"""Every store of messages and records is encrypted; CustomerKmsKeyArn moves every one of them to a customer
-key; the key policy lets in only the services that must use the key, each scoped to this stack."""
+"""Every store of messages and records is encrypted, in both templates; CustomerKmsKeyArn moves every one
+of them to a customer key (the sample hands its key to the nested toolkit); each key policy lets in only
+the services that must use the key, each scoped to its source."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.template import render_template, template
+from tests.template import SAMPLE, TOOLKIT, render_template, template
 
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d"
 DATA_KEY = {"Fn::GetAtt": ["DataKey", "Arn"]}
+TOOLKIT_LOG_GROUPS = {"/aws/lambda/failure-consumer-${Stage}", "/aws/lambda/redrive-${Stage}"}
 
 
-def _rendered(**overrides: str) -> dict[str, Any]:
+def _rendered(path: Path = SAMPLE, **overrides: str) -> dict[str, Any]:
     rendered: dict[str, Any] = render_template.Renderer(
-        json.loads(json.dumps(template())), overrides
+        json.loads(json.dumps(template(path))), overrides
     ).rendered()
     return rendered
 
@@ -48,15 +51,19 @@ def _key_uses(rendered: dict[str, Any]) -> dict[str, Any]:
     for name, group in _of_type(rendered, "AWS::Logs::LogGroup").items():
         uses[name] = group.get("KmsKeyId", "CloudWatch Logs")
     uses["Globals.Function"] = rendered["Globals"]["Function"].get("KmsKeyArn", "aws/lambda")
+    for name, application in _of_type(rendered, "AWS::Serverless::Application").items():
+        uses[name] = application["Parameters"]["CustomerKmsKeyArn"] or "its own defaults"
     return uses
 
 
 def test_by_default_every_store_is_encrypted_with_an_aws_key() -> None:
-    uses = _key_uses(_rendered())
-    assert len(uses) == 8 + 2 + 4 + 1 + 1 + 7 + 1
-    assert None not in uses.values(), uses
-    assert uses["AlertTopic"] == {"Ref": "AlertTopicKey"}  # CloudWatch alarms need a customer key there
-    assert {uses[name] for name in uses if name != "AlertTopic"} == {
+    sample, toolkit = _key_uses(_rendered(SAMPLE)), _key_uses(_rendered(TOOLKIT))
+    # sample: 6 queues, the order topic, 3 tables, the stream, 5 log groups, the functions, the toolkit
+    # toolkit: 2 queues, the alert topic, the ledger table and bucket, 2 log groups, the functions
+    assert (len(sample), len(toolkit)) == (6 + 1 + 3 + 1 + 5 + 1 + 1, 2 + 1 + 1 + 1 + 2 + 1)
+    assert None not in [*sample.values(), *toolkit.values()]
+    assert toolkit["AlertTopic"] == {"Ref": "AlertTopicKey"}  # CloudWatch alarms need a customer key there
+    assert {use for name, use in (sample | toolkit).items() if name != "AlertTopic"} == {
         "SSE-SQS",
         "alias/aws/sns",
         "aws/dynamodb",
@@ -64,87 +71,104 @@ def test_by_default_every_store_is_encrypted_with_an_aws_key() -> None:
         "aws/s3",
         "CloudWatch Logs",
         "aws/lambda",
+        "its own defaults",
     }
-    assert "DataKey" not in _rendered()["Resources"]
+    assert "DataKey" not in _rendered(SAMPLE)["Resources"]
+    assert "DataKey" not in _rendered(TOOLKIT)["Resources"]
 
 
 @pytest.mark.parametrize(("setting", "key"), [("create", DATA_KEY), (KEY_ARN, {"Ref": "CustomerKmsKeyArn"})])
-def test_a_customer_key_reaches_every_store(setting: str, key: Any) -> None:
-    rendered = _rendered(CustomerKmsKeyArn=setting)
-    uses = _key_uses(rendered)
-    assert {name: use for name, use in uses.items() if name != "AlertTopic"} == dict.fromkeys(
-        set(uses) - {"AlertTopic"}, key
-    )
+@pytest.mark.parametrize("path", [SAMPLE, TOOLKIT], ids=["sample", "toolkit"])
+def test_a_customer_key_reaches_every_store(path: Path, setting: str, key: Any) -> None:
+    rendered = _rendered(path, CustomerKmsKeyArn=setting)
+    uses = {name: use for name, use in _key_uses(rendered).items() if name != "AlertTopic"}
+    # In the sample, the toolkit is handed the same key (the ARN of the key the sample created, or yours).
+    assert uses == dict.fromkeys(uses, key)
     assert ("DataKey" in rendered["Resources"]) is (setting == "create")
 
 
-def test_the_data_key_lets_in_only_scoped_services() -> None:
-    rendered = _rendered(CustomerKmsKeyArn="create", FailureDestinationBucketName="example-lambda-failures")
-    key = rendered["Resources"]["DataKey"]["Properties"]
-    assert key["EnableKeyRotation"] is True
-    statements = key["KeyPolicy"]["Statement"]
-    services = {
+def _service_statements(key: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
         json.dumps(statement["Principal"]["Service"]): statement
-        for statement in statements
+        for statement in key["KeyPolicy"]["Statement"]
         if "Service" in statement["Principal"]
     }
-    assert set(services) == {
+
+
+@pytest.mark.parametrize("path", [SAMPLE, TOOLKIT], ids=["sample", "toolkit"])
+def test_the_data_key_lets_in_only_scoped_services(path: Path) -> None:
+    options = {"CustomerKmsKeyArn": "create", "FailureDestinationBucketName": "example-lambda-failures"}
+    if path == TOOLKIT:
+        options["FailureSourceTopicArns"] = "arn:aws:sns:eu-west-1:123456789012:app-failures"
+    rendered = _rendered(path, **options)
+    key = rendered["Resources"]["DataKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    services = _service_statements(key)
+    expected = {
         '"events.amazonaws.com"',
         '"s3.amazonaws.com"',
         json.dumps({"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}),
     }
+    assert set(services) == expected | ({'"sns.amazonaws.com"'} if path == TOOLKIT else set())
     for statement in services.values():
-        assert statement["Condition"], statement  # each scoped to this stack's rule, bucket or log groups
+        assert statement["Condition"], statement  # each scoped to its rule, bucket, topics or log groups
         assert "kms:*" not in statement["Action"]
-    [events] = [s for s in services.values() if s["Principal"]["Service"] == "events.amazonaws.com"]
+    events = services['"events.amazonaws.com"']
     rule_arn = events["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
-    assert rule_arn.endswith(":rule/lambda-failure-events-${Stage}")  # the default bus's rule ARN
-    assert rendered["Resources"]["FailureEventsRule"]["Properties"]["Name"] == {
+    assert rule_arn.endswith(":rule/lambda-failure-events-${Stage}")  # the default bus's rule: the toolkit's
+    assert template(TOOLKIT)["Resources"]["FailureEventsRule"]["Properties"]["Name"] == {
         "Fn::Sub": "lambda-failure-events-${Stage}"
     }
-    [logs] = [s for s in services.values() if "logs" in json.dumps(s["Principal"])]
+    logs = services[json.dumps({"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})]
     groups = {
         arn["Fn::Sub"].rsplit(":", 1)[1]
         for arn in logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
     }
-    assert groups == {
-        group["LogGroupName"]["Fn::Sub"] for group in _of_type(rendered, "AWS::Logs::LogGroup").values()
-    }
-    without_bucket = _rendered(CustomerKmsKeyArn="create")["Resources"]["DataKey"]["Properties"]["KeyPolicy"]
-    assert "s3.amazonaws.com" not in json.dumps(without_bucket)
-
-
-def test_a_rule_on_another_bus_is_named_with_its_bus() -> None:
-    rendered = _rendered(CustomerKmsKeyArn="create", FailureEventBusName="failures")
-    [events] = [
-        s
-        for s in rendered["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
-        if s["Principal"] == {"Service": "events.amazonaws.com"}
+    own = {group["LogGroupName"]["Fn::Sub"] for group in _of_type(rendered, "AWS::Logs::LogGroup").values()}
+    # The sample's key serves the nested toolkit's log groups too.
+    assert groups == own | TOOLKIT_LOG_GROUPS
+    without_bucket = _rendered(path, CustomerKmsKeyArn="create")["Resources"]["DataKey"]["Properties"][
+        "KeyPolicy"
     ]
+    assert "s3.amazonaws.com" not in json.dumps(without_bucket)
+    assert "sns.amazonaws.com" not in json.dumps(without_bucket)
+
+
+@pytest.mark.parametrize("path", [SAMPLE, TOOLKIT], ids=["sample", "toolkit"])
+def test_a_rule_on_another_bus_is_named_with_its_bus(path: Path) -> None:
+    rendered = _rendered(path, CustomerKmsKeyArn="create", FailureEventBusName="failures")
+    events = _service_statements(rendered["Resources"]["DataKey"]["Properties"])['"events.amazonaws.com"']
     assert events["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"].endswith(
         ":rule/${FailureEventBusName}/lambda-failure-events-${Stage}"
     )
 
 
-def test_the_vpc_is_attached_only_when_asked_and_to_every_function() -> None:
-    assert "VpcConfig" not in _rendered()["Globals"]["Function"]
-    assert "FunctionsVpcAccessPolicy" not in _rendered()["Resources"]
-    rendered = _rendered(VpcSubnetIds="subnet-0a1b2c3d,subnet-4e5f6a7b", VpcSecurityGroupIds="sg-0c1d2e3f")
+@pytest.mark.parametrize(("path", "roles"), [(SAMPLE, 5), (TOOLKIT, 2)], ids=["sample", "toolkit"])
+def test_the_vpc_is_attached_only_when_asked_and_to_every_function(path: Path, roles: int) -> None:
+    assert "VpcConfig" not in _rendered(path)["Globals"]["Function"]
+    assert "FunctionsVpcAccessPolicy" not in _rendered(path)["Resources"]
+    rendered = _rendered(
+        path, VpcSubnetIds="subnet-0a1b2c3d,subnet-4e5f6a7b", VpcSecurityGroupIds="sg-0c1d2e3f"
+    )
     assert rendered["Globals"]["Function"]["VpcConfig"] == {
         "SubnetIds": {"Ref": "VpcSubnetIds"},
         "SecurityGroupIds": {"Ref": "VpcSecurityGroupIds"},
     }
-    roles = _of_type(rendered, "AWS::IAM::Role")
-    assert len(roles) == 7
-    assert all(role["ManagedPolicyArns"] == [{"Ref": "FunctionsVpcAccessPolicy"}] for role in roles.values())
-    assert all("ManagedPolicyArns" not in role for role in _of_type(_rendered(), "AWS::IAM::Role").values())
+    found = _of_type(rendered, "AWS::IAM::Role")
+    assert len(found) == roles
+    assert all(role["ManagedPolicyArns"] == [{"Ref": "FunctionsVpcAccessPolicy"}] for role in found.values())
+    assert all(
+        "ManagedPolicyArns" not in role for role in _of_type(_rendered(path), "AWS::IAM::Role").values()
+    )
 
 
-def test_every_function_logs_to_its_own_group_with_a_retention() -> None:
-    resources = template()["Resources"]
+@pytest.mark.parametrize("path", [SAMPLE, TOOLKIT], ids=["sample", "toolkit"])
+def test_every_function_logs_to_its_own_group_with_a_retention(path: Path) -> None:
+    resources = template(path)["Resources"]
     functions = {
         name: body for name, body in resources.items() if body["Type"] == "AWS::Serverless::Function"
     }
+    assert functions
     for name, body in functions.items():
         group = resources[f"{name}LogGroup"]["Properties"]
         assert (

@@ -90,3 +90,86 @@ def test_the_command_line_refuses_with_a_message(tmp_path: Path, capsys: pytest.
     assert json.loads(capsys.readouterr().out)["Resources"]["Queue"]["Properties"]["KmsMasterKeyId"] == {
         "Ref": "Key"
     }
+
+
+LISTS: dict[str, Any] = {
+    "Parameters": {
+        "Arns": {"Type": "CommaDelimitedList", "Default": ""},
+        "Stage": {"Type": "String", "Default": "dev"},
+    },
+    "Conditions": {
+        "HasArns": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "Arns"}]}, ""]}]},
+        "HasSecond": {
+            "Fn::Not": [
+                {
+                    "Fn::Equals": [
+                        {
+                            "Fn::Select": [
+                                1,
+                                {
+                                    "Fn::Split": [
+                                        ",",
+                                        {"Fn::Sub": ["${A},,", {"A": {"Fn::Join": [",", {"Ref": "Arns"}]}}]},
+                                    ]
+                                },
+                            ]
+                        },
+                        "",
+                    ]
+                }
+            ]
+        },
+    },
+    "Resources": {
+        "Policy": {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Condition": "HasArns",
+            "Properties": {
+                "Resource": {
+                    "Fn::Split": [
+                        "|",
+                        {
+                            "Fn::Sub": [
+                                "${A}|${B}:*",
+                                {
+                                    "A": {"Fn::Join": ["|", {"Ref": "Arns"}]},
+                                    "B": {"Fn::Join": [":*|", {"Ref": "Arns"}]},
+                                },
+                            ]
+                        },
+                    ]
+                },
+                "Name": {"Fn::Sub": "app-${Stage}-${AWS::Region}"},
+                "Second": {
+                    "Fn::If": ["HasSecond", {"Fn::Select": [1, {"Ref": "Arns"}]}, {"Ref": "AWS::NoValue"}]
+                },
+            },
+        }
+    },
+}
+
+
+def _lists(**overrides: str) -> dict[str, Any]:
+    rendered: dict[str, Any] = render_template.Renderer(
+        json.loads(json.dumps(LISTS)), overrides, resolve_parameters=True
+    ).rendered()
+    return rendered
+
+
+def test_list_parameters_are_resolved_and_conditions_read_positions() -> None:
+    assert _lists()["Resources"] == {}  # an empty list: the condition is false, nothing names ""
+    one = _lists(Arns="a")["Resources"]["Policy"]["Properties"]
+    assert one == {"Resource": ["a", "a:*"], "Name": {"Fn::Sub": "app-dev-${AWS::Region}"}}
+    two = _lists(Arns="a,b")["Resources"]["Policy"]["Properties"]
+    assert (two["Resource"], two["Second"]) == (["a", "b", "a:*", "b:*"], "b")
+
+
+def test_a_condition_on_an_unknown_value_or_a_select_out_of_range_is_refused() -> None:
+    pseudo = json.loads(json.dumps(LISTS))
+    pseudo["Conditions"]["HasArns"] = {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}
+    with pytest.raises(render_template.RenderError, match="cannot evaluate"):
+        render_template.Renderer(pseudo, {}).rendered()
+    out_of_range = json.loads(json.dumps(LISTS))
+    out_of_range["Resources"]["Policy"]["Properties"]["Second"] = {"Fn::Select": [5, {"Ref": "Arns"}]}
+    with pytest.raises(render_template.RenderError, match="index 5 is outside"):
+        render_template.Renderer(out_of_range, {"Arns": "a"}, resolve_parameters=True).rendered()

@@ -1,4 +1,5 @@
-"""template.yaml's own properties: the settings AWS's failure semantics depend on."""
+"""The two templates' own properties: the settings AWS's failure semantics depend on, the toolkit's
+independence from the sample, and the sample's adoption of the toolkit through its parameters."""
 
 import json
 import re
@@ -9,21 +10,34 @@ import pytest
 
 from lambda_failure_toolkit.ledger import LedgerSummary
 from tests.function_events import ASYNC_CASES, BATCH_CASES, REDRIVE_CASES
-from tests.template import resource, template
+from tests.template import ROOT, SAMPLE, TEMPLATES, TOOLKIT, render_template, resource, template
 
-ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = {
-    name: body
-    for name, body in template()["Resources"].items()
+    name: (path, body)
+    for path in TEMPLATES
+    for name, body in template(path)["Resources"].items()
     if body["Type"] == "AWS::Serverless::Function"
 }
-GLOBAL_TIMEOUT = template()["Globals"]["Function"]["Timeout"]
+TOOLKIT_OUTPUT = re.compile(r"^Outputs\.(\w+)$")
+
+
+def _timeout(function: str, bound: str = "Default") -> int:
+    path, body = FUNCTIONS[function]
+    default = template(path)["Globals"]["Function"].get("Timeout", 3)  # SAM's default: 3 s
+    return _number(body["Properties"].get("Timeout", default), path, bound)
+
+
+def _number(value: Any, path: Path, bound: str = "Default") -> int:
+    """A literal, or a parameter's Default (or MinValue, MaxValue)."""
+    if isinstance(value, dict):
+        return int(template(path)["Parameters"][value["Ref"]][bound])
+    return int(value)
 
 
 def _event_sources(kind: str) -> list[tuple[str, dict[str, Any]]]:
     return [
         (name, event["Properties"])
-        for name, body in FUNCTIONS.items()
+        for name, (_, body) in FUNCTIONS.items()
         for event in body["Properties"].get("Events", {}).values()
         if event["Type"] == kind
     ]
@@ -33,13 +47,21 @@ def _queue(properties: dict[str, Any]) -> dict[str, Any]:
     return resource(properties["Queue"]["Fn::GetAtt"][0])["Properties"]
 
 
+def _failure_queue_output(name: str = "FailureQueueArn") -> dict[str, Any]:
+    return {"Fn::GetAtt": ["Toolkit", f"Outputs.{name}"]}
+
+
 def test_every_function_has_sample_events_and_a_handler() -> None:
     tested = {case.function for case in BATCH_CASES + ASYNC_CASES + REDRIVE_CASES}
     assert set(FUNCTIONS) == tested
-    for body in FUNCTIONS.values():
+    for path, body in FUNCTIONS.values():
         properties = body["Properties"]
-        assert (ROOT / properties["CodeUri"] / "app.py").is_file()
+        assert (path.parent / properties["CodeUri"] / "app.py").is_file()
         assert properties["Handler"] == "app.lambda_handler"
+    assert {name for name, (path, _) in FUNCTIONS.items() if path == TOOLKIT} == {
+        "FailureConsumerFunction",
+        "RedriveFunction",
+    }
 
 
 @pytest.mark.parametrize("kind", ["SQS", "Kinesis", "DynamoDB"])
@@ -48,13 +70,14 @@ def test_every_poll_based_mapping_reports_batch_item_failures(kind: str) -> None
     assert sources
     for _, properties in sources:
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-
-
-def _number(value: Any, bound: str = "Default") -> int:
-    """A literal, or a parameter's Default (or MinValue, MaxValue)."""
-    if isinstance(value, dict):
-        return int(template()["Parameters"][value["Ref"]][bound])
-    return int(value)
+    mappings = [
+        body
+        for body in template(TOOLKIT)["Resources"].values()
+        if body["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    assert len(mappings) == 5  # one per position of FailureSourceQueueArns
+    for mapping in mappings:
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 @pytest.mark.parametrize("bound", ["Default", "MaxValue"])
@@ -62,10 +85,11 @@ def test_sqs_sources_have_a_dlq_and_a_visibility_timeout_of_six_function_timeout
     """With the defaults; and a literal visibility timeout holds for the longest FunctionTimeout allowed
     (one set by a parameter, OrdersQueueVisibilityTimeout, is the deployer's to lower with it)."""
     for function, properties in _event_sources("SQS"):
+        path = FUNCTIONS[function][0]
         queue = _queue(properties)
-        timeout = _number(FUNCTIONS[function]["Properties"].get("Timeout", GLOBAL_TIMEOUT), bound)
+        timeout = _timeout(function, bound)
         if bound == "Default" or not isinstance(queue["VisibilityTimeout"], dict):
-            assert _number(queue["VisibilityTimeout"]) >= 6 * timeout, function
+            assert _number(queue["VisibilityTimeout"], path) >= 6 * timeout, function
         dlq = resource(queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])["Properties"]
         assert dlq.get("FifoQueue", False) == queue.get("FifoQueue", False)
         expected = (
@@ -75,14 +99,16 @@ def test_sqs_sources_have_a_dlq_and_a_visibility_timeout_of_six_function_timeout
 
 
 @pytest.mark.parametrize("kind", ["Kinesis", "DynamoDB"])
-def test_stream_mappings_bisect_bound_retries_and_send_failures_to_the_failure_queue(kind: str) -> None:
+def test_stream_mappings_bisect_bound_retries_and_send_failures_to_the_toolkits_failure_queue(
+    kind: str,
+) -> None:
     for _, properties in _event_sources(kind):
         assert properties["BisectBatchOnFunctionError"] is True
         assert properties["MaximumRetryAttempts"] == {"Ref": "StreamMaximumRetryAttempts"}
         assert properties["MaximumRecordAgeInSeconds"] == {"Ref": "StreamMaximumRecordAgeInSeconds"}
         assert properties["DestinationConfig"]["OnFailure"] == {
             "Type": "SQS",
-            "Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]},
+            "Destination": _failure_queue_output(),
         }
 
 
@@ -93,18 +119,21 @@ def test_dynamodb_source_table_streams_new_and_old_images() -> None:
 
 
 def test_async_function_has_retry_settings_destinations_and_a_dlq() -> None:
-    properties = FUNCTIONS["OrderEventsFunction"]["Properties"]
+    properties = FUNCTIONS["OrderEventsFunction"][1]["Properties"]
     config = properties["EventInvokeConfig"]
     assert config["MaximumRetryAttempts"] == {"Ref": "AsyncMaximumRetryAttempts"}
     assert config["MaximumEventAgeInSeconds"] == {"Ref": "AsyncMaximumEventAgeInSeconds"}
-    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == _failure_queue_output()
     assert config["DestinationConfig"]["OnSuccess"]["Type"] == "SQS"
     assert properties["DeadLetterQueue"]["Type"] == "SQS"
+    assert properties["Environment"]["Variables"]["FAILURE_QUEUE_URL"] == _failure_queue_output(
+        "FailureQueueUrl"
+    )
     assert {event["Type"] for event in properties["Events"].values()} == {"EventBridgeRule", "SNS"}
 
 
 def test_parameters_have_aws_ranges() -> None:
-    parameters = template()["Parameters"]
+    parameters = template(SAMPLE)["Parameters"]
     assert (
         parameters["AsyncMaximumRetryAttempts"]["MinValue"],
         parameters["AsyncMaximumRetryAttempts"]["MaxValue"],
@@ -118,67 +147,186 @@ def test_parameters_have_aws_ranges() -> None:
         parameters["StreamMaximumRetryAttempts"]["MaxValue"],
     ) == (-1, 10000)
     assert parameters["StreamMaximumRecordAgeInSeconds"]["MaxValue"] == 604800
-    assert parameters["Architecture"]["Default"] == "x86_64"
+    for path in TEMPLATES:
+        assert template(path)["Parameters"]["Architecture"]["Default"] == "x86_64"
+    assert (
+        template(TOOLKIT)["Parameters"]["FunctionTimeout"]["MaxValue"] == 30
+    )  # the failure queue's 180 s is 6 x
 
 
-def test_runtime_is_python_3_13_with_the_shared_layer() -> None:
-    function_globals = template()["Globals"]["Function"]
-    assert function_globals["Runtime"] == "python3.13"
-    assert function_globals["Layers"] == [{"Ref": "SharedLayer"}]
-    layer = resource("SharedLayer")
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
-    assert (ROOT / "layer" / "shared").resolve() == (ROOT / "shared").resolve()
+# ---------------------------------------------------------------- the layers
 
 
-def test_layer_pins_agree_with_constraints() -> None:
-    def pins(path: Path) -> dict[str, str]:
-        found = {}
-        for line in path.read_text().splitlines():
-            if line and not line.startswith("#"):
-                name, version = line.split("==")
-                found[name.split("[")[0].lower().replace("_", "-")] = version
-        return found
+def _pins(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            found[name.split("[")[0].lower().replace("_", "-")] = version
+    return found
 
-    layer, constraints = pins(ROOT / "layer" / "requirements.txt"), pins(ROOT / "constraints.txt")
+
+def test_both_layers_are_built_from_the_library_by_one_makefile() -> None:
+    for path in TEMPLATES:
+        function_globals = template(path)["Globals"]["Function"]
+        assert function_globals["Runtime"] == "python3.13"
+    assert template(SAMPLE)["Globals"]["Function"]["Layers"] == [{"Ref": "SampleLayer"}]
+    assert template(TOOLKIT)["Globals"]["Function"]["Layers"] == [{"Ref": "LibraryLayer"}]
+    for name, folder in (("SampleLayer", ROOT / "layer"), ("LibraryLayer", ROOT / "toolkit" / "layer")):
+        layer = resource(name)
+        assert layer["Metadata"]["BuildMethod"] == "makefile"
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12", "python3.13"]
+        assert f"build-{name}:" in (folder / "Makefile").read_text().replace(
+            "build-LibraryLayer build-SampleLayer:", f"build-{name}:"
+        )
+        assert (folder / "lambda_failure_toolkit").resolve() == ROOT / "shared" / "lambda_failure_toolkit"
+    assert (ROOT / "layer" / "orders").resolve() == ROOT / "orders"
+    assert (ROOT / "layer" / "Makefile").resolve() == ROOT / "toolkit" / "layer" / "Makefile"
+    # A version your functions were deployed with stays when the toolkit publishes a new one.
+    assert resource("LibraryLayer")["Properties"]["RetentionPolicy"] == "Retain"
+
+
+def test_layer_pins_agree_with_constraints_and_leave_out_what_lambda_has() -> None:
+    layer, constraints = (
+        _pins(ROOT / "toolkit" / "layer" / "requirements.txt"),
+        _pins(ROOT / "constraints.txt"),
+    )
     assert {name: constraints.get(name) for name in layer} == layer
+    assert not set(layer) & {
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "jmespath",
+        "python-dateutil",
+        "urllib3",
+        "six",
+    }
 
 
-def test_every_output_names_an_existing_resource() -> None:
-    resources = template()["Resources"]
-    for output in template()["Outputs"].values():
-        value = output["Value"]
-        if "Fn::Sub" in value:  # a URL naming resources in ${...}
-            targets = {name.split(".")[0] for name in re.findall(r"\$\{([^}]+)\}", value["Fn::Sub"])}
-            assert targets - {"AWS::Region"} <= set(resources)
+# ---------------------------------------------------------------- outputs and adoption
+
+
+def test_every_output_names_an_existing_resource_or_toolkit_output() -> None:
+    for path in TEMPLATES:
+        resources = template(path)["Resources"]
+        for output in template(path)["Outputs"].values():
+            value = output["Value"]
+            if "Fn::Sub" in value:  # a URL naming resources in ${...}
+                targets = {name.split(".")[0] for name in re.findall(r"\$\{([^}]+)\}", value["Fn::Sub"])}
+                assert targets - {"AWS::Region"} <= set(resources)
+                continue
+            target = value.get("Ref") or value["Fn::GetAtt"][0]
+            assert target in resources
+            if target == "Toolkit" and "Fn::GetAtt" in value:
+                [name] = TOOLKIT_OUTPUT.match(value["Fn::GetAtt"][1]).groups()  # type: ignore[union-attr]
+                assert name in template(TOOLKIT)["Outputs"]
+
+
+def test_every_toolkit_output_but_the_dashboard_is_exported_under_the_stack_name() -> None:
+    for name, output in template(TOOLKIT)["Outputs"].items():
+        if name == "FailuresDashboardUrl":
             continue
-        target = value.get("Ref") or value["Fn::GetAtt"][0]
-        assert target in resources
+        assert output["Export"] == {"Name": {"Fn::Sub": f"${{AWS::StackName}}-{name}"}}
 
 
-# ---------------------------------------------------------------- failure consumer and ledger
+def test_the_toolkit_holds_nothing_of_the_sample() -> None:
+    text = (ROOT / "toolkit" / "template.yaml").read_text().lower()
+    assert "order" not in text
+    for path in TEMPLATES:
+        assert not [
+            name
+            for name in template(path)["Globals"]["Function"]["Environment"]["Variables"]
+            if "ORDER" in name or "IDEMPOTENCY" in name
+        ]
+    for name, (path, body) in FUNCTIONS.items():
+        if path == TOOLKIT:
+            assert not [
+                v
+                for v in body["Properties"]["Environment"]["Variables"]
+                if "ORDER" in v or "IDEMPOTENCY" in v
+            ], name
 
 
-def _dead_letter_queues() -> set[str]:
-    """Every queue that holds what was given up on: SQS redrive targets and Lambda async DLQs."""
+def test_the_sample_passes_the_toolkit_only_parameters_it_declares() -> None:
+    passed = set(resource("Toolkit")["Properties"]["Parameters"])
+    assert passed <= set(template(TOOLKIT)["Parameters"])
+    assert resource("Toolkit")["Properties"]["Location"] == "toolkit/template.yaml"
+
+
+def _dead_letter_queues(path: Path) -> set[str]:
+    """Every queue of the template that holds what was given up on: SQS redrive targets and Lambda async DLQs."""
+    resources = template(path)["Resources"]
     queues = {
         body["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-        for body in template()["Resources"].values()
+        for body in resources.values()
         if body["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in body["Properties"]
     }
     queues |= {
         body["Properties"]["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
-        for body in FUNCTIONS.values()
-        if "DeadLetterQueue" in body["Properties"]
+        for body in resources.values()
+        if body["Type"] == "AWS::Serverless::Function" and "DeadLetterQueue" in body["Properties"]
     }
     return queues
 
 
-def _alarms() -> dict[str, dict[str, Any]]:
+def _joined(value: Any) -> list[Any]:
+    """The members of a `!Join [",", [...]]` parameter value, or the one value."""
+    return value["Fn::Join"][1] if isinstance(value, dict) and "Fn::Join" in value else [value]
+
+
+def test_the_sample_adopts_the_toolkit_with_every_dlq_stream_queue_and_function_of_its_own() -> None:
+    parameters = resource("Toolkit")["Properties"]["Parameters"]
+    watched = {arn["Fn::GetAtt"][0] for arn in _joined(parameters["WatchedDlqArns"])}
+    assert (
+        watched == _dead_letter_queues(SAMPLE) == {"OrderEventsDLQ", "OrdersQueueDLQ", "OrdersFifoQueueDLQ"}
+    )
+    streams = {
+        json.dumps(properties["Stream"])
+        for kind in ("Kinesis", "DynamoDB")
+        for _, properties in _event_sources(kind)
+    }
+    assert {
+        json.dumps(parameters["KinesisStreamArns"]),
+        json.dumps(parameters["DynamoDBStreamArns"]),
+    } == streams
+    # The redrive may send back to the queues those DLQs serve, and invoke what fails into the ledger.
+    sources = {
+        name
+        for name, body in template(SAMPLE)["Resources"].items()
+        if body["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in body["Properties"]
+    }
+    assert {arn["Fn::GetAtt"][0] for arn in _joined(parameters["RedriveTargetQueueArns"])} == sources
+    functions = {arn["Fn::Sub"].rsplit(":", 1)[1] for arn in _joined(parameters["RedriveTargetFunctionArns"])}
+    assert functions == {
+        FUNCTIONS[name][1]["Properties"]["FunctionName"]["Fn::Sub"]
+        for name in ("OrderEventsFunction", "KinesisOrdersFunction", "DynamoDBOrdersFunction")
+    }
+
+
+def test_the_toolkit_can_be_published_to_the_serverless_application_repository() -> None:
+    metadata = template(TOOLKIT)["Metadata"]["AWS::ServerlessRepo::Application"]
+    assert {"Name", "Description", "Author", "SpdxLicenseId", "SemanticVersion"} <= set(metadata)
+    assert re.fullmatch(r"\d+\.\d+\.\d+", metadata["SemanticVersion"])
+    for document in ("LicenseUrl", "ReadmeUrl"):
+        assert (ROOT / "toolkit" / metadata[document]).resolve().is_file()
+
+
+# ---------------------------------------------------------------- the toolkit: consumer, ledger, alarms
+
+
+def _alarms(rendered: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         name: body["Properties"]
-        for name, body in template()["Resources"].items()
+        for name, body in rendered["Resources"].items()
         if body["Type"] == "AWS::CloudWatch::Alarm"
     }
+
+
+def _toolkit(**overrides: str) -> dict[str, Any]:
+    rendered: dict[str, Any] = render_template.Renderer(
+        json.loads(json.dumps(template(TOOLKIT))), overrides, resolve_parameters=True
+    ).rendered()
+    return rendered
 
 
 def test_the_consumer_reads_the_failure_queue_and_the_failure_queue_has_its_own_dlq() -> None:
@@ -189,6 +337,18 @@ def test_the_consumer_reads_the_failure_queue_and_the_failure_queue_has_its_own_
         "Fn::GetAtt": ["FailureConsumerDLQ", "Arn"]
     }
     assert failure_queue["MessageRetentionPeriod"] == 1209600
+
+
+def test_a_failure_source_queue_is_read_by_the_consumer_for_each_arn_given() -> None:
+    arns = [f"arn:aws:sqs:eu-west-1:123456789012:app-failures-{n}" for n in range(1, 4)]
+    for count in (0, 1, 3):
+        mappings = [
+            body["Properties"]
+            for body in _toolkit(FailureSourceQueueArns=",".join(arns[:count]))["Resources"].values()
+            if body["Type"] == "AWS::Lambda::EventSourceMapping"
+        ]
+        assert [m["EventSourceArn"] for m in mappings] == arns[:count]
+        assert all(m["FunctionName"] == {"Ref": "FailureConsumerFunction"} for m in mappings)
 
 
 def test_failure_events_on_a_bus_reach_the_failure_queue_and_only_that_rule_may_send() -> None:
@@ -206,19 +366,24 @@ def test_failure_events_on_a_bus_reach_the_failure_queue_and_only_that_rule_may_
 
 
 def test_an_s3_destination_bucket_may_notify_the_failure_queue_only_when_named() -> None:
-    [_, conditional] = resource("FailureQueuePolicy")["Properties"]["PolicyDocument"]["Statement"]
-    condition, statement, otherwise = conditional["Fn::If"]
-    assert condition == "HasFailureDestinationBucket"
+    statements = resource("FailureQueuePolicy")["Properties"]["PolicyDocument"]["Statement"]
+    [conditional] = [
+        s for s in statements if "Fn::If" in s and s["Fn::If"][0] == "HasFailureDestinationBucket"
+    ]
+    _, statement, otherwise = conditional["Fn::If"]
     assert otherwise == {"Ref": "AWS::NoValue"}
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
     assert set(statement["Condition"]) == {"ArnEquals", "StringEquals"}
-    [reads] = [
-        entry["Fn::If"]
-        for entry in resource("FailureConsumerFunctionRole")["Properties"]["Policies"]
-        if "Fn::If" in entry and entry["Fn::If"][0] == "HasFailureDestinationBucket"
+    role = _toolkit(FailureDestinationBucketName="example-lambda-failures")["Resources"][
+        "FailureConsumerFunctionRole"
     ]
-    assert reads[1]["PolicyDocument"]["Statement"][0]["Action"] == "s3:GetObject"
-    assert reads[2] == {"Ref": "AWS::NoValue"}
+    [reads] = [
+        s
+        for s in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "S3DestinationObjects"
+    ]
+    assert reads["Action"] == "s3:GetObject"
+    assert "S3DestinationObjects" not in json.dumps(_toolkit()["Resources"]["FailureConsumerFunctionRole"])
 
 
 def test_ledger_table_is_keyed_on_failure_id_with_ttl_and_indexes_that_project_every_summary_field() -> None:
@@ -250,36 +415,40 @@ def test_ledger_bodies_are_encrypted_private_and_expire_with_their_entries() -> 
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     [lifecycle] = bucket["LifecycleConfiguration"]["Rules"]
     assert lifecycle["ExpirationInDays"] == {"Ref": "LedgerRetentionDays"}
-    environment = FUNCTIONS["FailureConsumerFunction"]["Properties"]["Environment"]["Variables"]
+    environment = template(TOOLKIT)["Globals"]["Function"]["Environment"]["Variables"]
     assert environment["LEDGER_RETENTION_DAYS"] == {"Ref": "LedgerRetentionDays"}
 
 
-def test_every_dead_letter_queue_alarms_on_depth_and_age() -> None:
+@pytest.mark.parametrize("count", [0, 1, 3, 10, 11])
+def test_the_toolkits_dlq_and_each_of_the_first_ten_watched_dlqs_alarm_on_depth_and_age(count: int) -> None:
+    names = [f"app-dlq-{n}" for n in range(1, count + 1)]
+    rendered = _toolkit(
+        WatchedDlqArns=",".join(f"arn:aws:sqs:eu-west-1:123456789012:{name}" for name in names)
+    )
     watched: dict[str, set[str]] = {}
-    for alarm in _alarms().values():
+    for alarm in _alarms(rendered).values():
         if alarm["Namespace"] == "AWS/SQS":
             [dimension] = alarm["Dimensions"]
-            watched.setdefault(dimension["Value"]["Fn::GetAtt"][0], set()).add(alarm["MetricName"])
-    dead_letter_queues = _dead_letter_queues()
-    assert dead_letter_queues == {
-        "OrderEventsDLQ",
-        "OrdersQueueDLQ",
-        "OrdersFifoQueueDLQ",
-        "FailureConsumerDLQ",
-    }
-    for queue in dead_letter_queues:
-        assert watched[queue] == {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"}
-    assert watched["FailureQueue"] == {"ApproximateAgeOfOldestMessage"}
+            value = dimension["Value"]
+            watched.setdefault(value if isinstance(value, str) else value["Fn::GetAtt"][0], set()).add(
+                alarm["MetricName"]
+            )
+    both = {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"}
+    assert watched == {
+        "FailureConsumerDLQ": both,
+        "FailureQueue": {"ApproximateAgeOfOldestMessage"},
+    } | dict.fromkeys(names[:10], both)
 
 
 def test_the_consumers_own_errors_alarm_and_every_alarm_tells_the_alert_topic() -> None:
-    alarms = _alarms()
+    alarms = _alarms(_toolkit(WatchedDlqArns="arn:aws:sqs:eu-west-1:123456789012:app-dlq"))
     metrics = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
     assert ("AWS/Lambda", "Errors") in metrics
     assert ("LambdaFailureToolkit", "UnreadableFailureMessages") in metrics
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
         assert alarm["TreatMissingData"] == "notBreaching"
+    assert not [a for a in template(SAMPLE)["Resources"].values() if a["Type"] == "AWS::CloudWatch::Alarm"]
 
 
 def test_the_alert_topic_key_lets_cloudwatch_publish() -> None:
@@ -289,12 +458,23 @@ def test_the_alert_topic_key_lets_cloudwatch_publish() -> None:
     assert set(cloudwatch["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
 
 
-def test_the_dashboard_is_valid_json_showing_failures_and_dlqs() -> None:
-    body, variables = resource("FailuresDashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
-    names = set(re.findall(r"\$\{([^}]+)\}", body))
-    assert names <= set(variables) | {"AWS::Region", "FailureConsumerFunction", "RedriveFunction"}
-    dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))
+@pytest.mark.parametrize("count", [0, 3])
+def test_the_dashboard_is_valid_json_showing_failures_and_every_watched_dlq(count: int) -> None:
+    names = [f"app-dlq-{n}" for n in range(1, count + 1)]
+    rendered = _toolkit(
+        WatchedDlqArns=",".join(f"arn:aws:sqs:eu-west-1:123456789012:{name}" for name in names)
+    )
+    body, variables = rendered["Resources"]["FailuresDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert set(re.findall(r"\$\{([^}]+)\}", body)) <= set(variables) | {
+        "AWS::Region",
+        "FailureConsumerFunction",
+        "RedriveFunction",
+    }
+    separator, queues = variables["QueueNames"]["Fn::Join"]
+    resolved = [queue if isinstance(queue, str) else queue["Fn::GetAtt"][0] for queue in queues]
+    assert resolved == ["FailureQueue", "FailureConsumerDLQ", *names]
+    dashboard = json.loads(re.sub(r"\$\{[^}]+\}", separator.join(resolved), body))
     text = json.dumps(dashboard)
     assert "{LambdaFailureToolkit,Condition,ErrorType,FunctionName,service}" in text
-    for queue in _dead_letter_queues():
-        assert variables[f"{queue}Name"] == {"Fn::GetAtt": [queue, "QueueName"]}
+    for name in resolved:
+        assert f'QueueName=\\"{name}\\"' in text
