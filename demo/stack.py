@@ -110,15 +110,26 @@ def _without_other_accounts(environment: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+_SAM_TIMEOUT_S = 600
+"""A SAM CLI command that has not ended by then never will: `sam deploy` waits on a stack status
+forever if the local account's CloudFormation dies mid-operation."""
+
+
 def _run(command: list[str], account: Ministack) -> str:
-    result = subprocess.run(  # noqa: S603 (the SAM CLI, with our arguments)
-        command,
-        cwd=ROOT,
-        env={**_without_other_accounts(os.environ), **account.environment()},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        result = subprocess.run(  # noqa: S603 (the SAM CLI, with our arguments)
+            command,
+            cwd=ROOT,
+            env={**_without_other_accounts(os.environ), **account.environment()},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=_SAM_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as expired:
+        raise DeployError(
+            f"{' '.join(command[:3])} did not end within {_SAM_TIMEOUT_S} s; ministack's log: {account.log}"
+        ) from expired
     if result.returncode != 0:
         raise DeployError(
             f"{' '.join(command[:3])} failed (exit {result.returncode}):\n{(result.stdout + result.stderr)[-4000:]}"
@@ -126,27 +137,43 @@ def _run(command: list[str], account: Ministack) -> str:
     return result.stdout
 
 
-def deploy(account: Ministack, *, stack_name: str = "lambda-failure-toolkit-demo") -> Stack:
-    """`sam build --cached` and `sam deploy` of template.yaml to `account`, with DEMO_PARAMETERS."""
+def deploy(
+    account: Ministack,
+    *,
+    stack_name: str = "lambda-failure-toolkit-demo",
+    template: Path = ROOT / "template.yaml",
+    parameters: Mapping[str, str] = DEMO_PARAMETERS,
+    build_dir: str = ".aws-sam/build",
+) -> Stack:
+    """`sam build --cached` and `sam deploy` of `template` (the sample application by default) to
+    `account`, with `parameters` and AwsEndpointUrl when the template has it. Each template builds in a
+    folder of its own, so that deploying one does not rebuild another's artifacts."""
     sam = sam_cli()
-    _run([sam, "build", "--cached"], account)
-    overrides = {**DEMO_PARAMETERS, "AwsEndpointUrl": account.url}
+    _run([sam, "build", "--cached", "--template", str(template), "--build-dir", build_dir], account)
+    overrides = dict(parameters)
+    if "AwsEndpointUrl" in template.read_text():
+        overrides["AwsEndpointUrl"] = account.url
     _run(
         [
             sam,
             "deploy",
+            "--template",
+            f"{build_dir}/template.yaml",
             "--stack-name",
             stack_name,
             "--resolve-s3",
             "--capabilities",
             "CAPABILITY_IAM",
-            "CAPABILITY_AUTO_EXPAND",  # the toolkit is a nested application
+            "CAPABILITY_AUTO_EXPAND",  # the sample nests the toolkit as an application
             "--no-confirm-changeset",
             "--no-fail-on-empty-changeset",
             "--region",
             "us-east-1",
-            "--parameter-overrides",
-            *(f"{key}={value}" for key, value in overrides.items()),
+            *(
+                ["--parameter-overrides", *(f"{key}={value}" for key, value in overrides.items())]
+                if overrides
+                else []
+            ),
         ],
         account,
     )

@@ -37,7 +37,7 @@ from typing import Any
 
 from ministack import app
 from ministack.services import lambda_svc
-from ministack.services.cloudformation import changesets, engine, handlers
+from ministack.services.cloudformation import changesets, engine, handlers, stacks
 
 _routing_async_failure: contextvars.ContextVar[bool] = contextvars.ContextVar("routing", default=False)
 
@@ -123,7 +123,8 @@ def _evaluate_conditions(template: dict[str, Any], params: dict[str, Any]) -> di
     return evaluated
 
 
-for _module in (engine, changesets, handlers):
+# Every module that took ministack's function by name (the provisioner of nested stacks looks it up at call time).
+for _module in (engine, changesets, handlers, stacks):
     _module._evaluate_conditions = _evaluate_conditions
 
 _parse_template = engine._parse_template

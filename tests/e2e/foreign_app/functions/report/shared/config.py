@@ -1,0 +1,3 @@
+"""This application's own shared code: a folder named shared/, as many applications have."""
+
+SERVICE_NAME = "shop-report"
