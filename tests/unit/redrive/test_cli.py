@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoRegionError, ReadTimeoutError
 
-from lambda_failure_toolkit.cli.dlq import _Watch, main
+from lambda_failure_toolkit.cli.dlq import AwsSession, _Watch, main
 from lambda_failure_toolkit.failures import FailureKind
 from lambda_failure_toolkit.redrive.report import FailedItem, Progress, RedriveReport, RunStatus
 from lambda_failure_toolkit.redrive.request import LedgerSource, RedriveRequest
@@ -564,6 +564,38 @@ def test_no_region_is_one_clear_line() -> None:
 
     assert code == 2
     assert err == "dlq: no AWS region: give --region or set AWS_REGION. Nothing was touched.\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (("--endpoint-url", "not a url"), "--endpoint-url"),
+        (("--endpoint-url", "localhost:5000"), "--endpoint-url"),
+        (("--endpoint-url", "http://[::1"), "--endpoint-url"),
+        (("--region", "eu west 1"), "--region"),
+    ],
+)
+def test_a_malformed_endpoint_or_region_is_one_line_and_exit_2(
+    options: tuple[str, ...], named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the tool's real AWS session, with credentials (botocore resolves them before it checks
+    # the endpoint and the region, when it builds a client)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    # When the operator gives a malformed endpoint or region
+    code, out, err = dlq("redrive", *SOURCE, *options, aws=AwsSession)
+
+    # Then one line names the value and the option, and nothing was touched
+    assert (code, out) == (2, "")
+    [line] = err.splitlines()
+    assert line.startswith("dlq: ")
+    assert repr(options[1]) in line
+    assert named in line
+    assert line.endswith("Nothing was touched.")
 
 
 def test_sts_unreachable_otherwise_falls_back_to_the_os_user(monkeypatch: pytest.MonkeyPatch) -> None:
