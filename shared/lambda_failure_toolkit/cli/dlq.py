@@ -46,6 +46,7 @@ from botocore.exceptions import (
     ClientError,
     CredentialRetrievalError,
     EndpointConnectionError,
+    InvalidRegionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
@@ -158,19 +159,41 @@ class AwsSession:
         self._endpoint_url = endpoint_url
 
     def sqs(self) -> "SQSClient":
-        return self._session.client("sqs", endpoint_url=self._endpoint_url)
+        return self._checked(lambda: self._session.client("sqs", endpoint_url=self._endpoint_url))
 
     def lambda_client(self, config: Config | None = None) -> "LambdaClient":
-        return self._session.client("lambda", endpoint_url=self._endpoint_url, config=config)
+        return self._checked(
+            lambda: self._session.client("lambda", endpoint_url=self._endpoint_url, config=config)
+        )
 
     def caller_arn(self) -> str:
-        sts: Any = self._session.client("sts", endpoint_url=self._endpoint_url)
+        sts: Any = self._checked(lambda: self._session.client("sts", endpoint_url=self._endpoint_url))
         return str(sts.get_caller_identity()["Arn"])
 
     def ledger(self, table: str, bucket: str) -> FailureLedger:
-        dynamodb = self._session.resource("dynamodb", endpoint_url=self._endpoint_url)
-        s3 = self._session.client("s3", endpoint_url=self._endpoint_url)
+        dynamodb = self._checked(lambda: self._session.resource("dynamodb", endpoint_url=self._endpoint_url))
+        s3 = self._checked(lambda: self._session.client("s3", endpoint_url=self._endpoint_url))
         return FailureLedger(dynamodb.Table(table), s3, bucket)
+
+    def _checked[T](self, build: Callable[[], T]) -> T:
+        """A client, or one line saying which region or endpoint botocore refused to build it with."""
+        try:
+            return build()
+        except InvalidRegionError as exc:
+            region = exc.kwargs.get("region_name")
+            raise _RefusedError(
+                f"the region {region!r} is not an AWS region name (such as eu-west-1): check --region, "
+                "AWS_REGION or the profile's region"
+            ) from exc
+        except ValueError as exc:  # botocore's "Invalid endpoint", or urllib's on a malformed IPv6 host
+            where = (
+                f"--endpoint-url {self._endpoint_url!r}"
+                if self._endpoint_url
+                else "the endpoint configured (AWS_ENDPOINT_URL or the profile's endpoint_url)"
+            )
+            raise _RefusedError(
+                f"{where} is not a valid URL ({exc}): give one such as http://localhost:4566"
+            ) from exc
 
 
 class _RefusedError(Exception):

@@ -598,6 +598,24 @@ def test_a_malformed_endpoint_or_region_is_one_line_and_exit_2(
     assert line.endswith("Nothing was touched.")
 
 
+def test_a_malformed_endpoint_from_the_environment_names_where_it_comes_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "nope")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+    code, _, err = dlq("redrive", *SOURCE, aws=AwsSession)
+
+    assert code == 2
+    assert err == (
+        "dlq: the endpoint configured (AWS_ENDPOINT_URL or the profile's endpoint_url) is not a valid URL "
+        "(Invalid endpoint: nope): give one such as http://localhost:4566. Nothing was touched.\n"
+    )
+
+
 def test_sts_unreachable_otherwise_falls_back_to_the_os_user(monkeypatch: pytest.MonkeyPatch) -> None:
     class StsTimesOut(FakeAws):
         def caller_arn(self) -> str:
