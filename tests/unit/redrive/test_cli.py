@@ -2,86 +2,21 @@
 
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoRegionError, ReadTimeoutError
 
-from lambda_failure_toolkit.cli.dlq import AwsSession, _Watch, main
+from lambda_failure_toolkit.cli.console import console_for
+from lambda_failure_toolkit.cli.dlq import main
+from lambda_failure_toolkit.cli.dlq.progress import Watch
+from lambda_failure_toolkit.cli.dlq.session import AwsSession
 from lambda_failure_toolkit.failures import FailureKind
 from lambda_failure_toolkit.redrive.report import FailedItem, Progress, RedriveReport, RunStatus
 from lambda_failure_toolkit.redrive.request import LedgerSource, RedriveRequest
+from tests.cli_support import CALLER, DLQ, FAILURE_ID, QUEUE, FakeAws, FakeEngine, Terminal
 from tests.events import EVENTS_DIR, event_files, load_event
-
-DLQ = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dlq-dev"
-QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dev"
-CALLER = "arn:aws:sts::123456789012:assumed-role/oncall/alice"
-FAILURE_ID = "async-" + "a" * 32
-
-
-class FakeAws:
-    """What AwsSession gives the tool; no client here ever reaches the network."""
-
-    def __init__(self, region: str | None = None, endpoint_url: str | None = None) -> None:
-        self.region, self.endpoint_url = region, endpoint_url
-        self.ledgers: list[tuple[str, str]] = []
-
-    def sqs(self) -> Any:
-        return FakeSqs()
-
-    def lambda_client(self, config: Any = None) -> Any:
-        return object()  # the engine is a fake: it never invokes
-
-    def caller_arn(self) -> str:
-        return CALLER
-
-    def ledger(self, table: str, bucket: str) -> Any:
-        self.ledgers.append((table, bucket))
-        return object()
-
-
-class FakeSqs:
-    def get_queue_attributes(self, **_: Any) -> dict[str, Any]:
-        return {"Attributes": {"ApproximateNumberOfMessages": "40"}}
-
-
-class FakeEngine:
-    """Records what it was built with and asked, reports what the test set, and shows progress."""
-
-    def __init__(
-        self,
-        report: dict[str, Any] | None = None,
-        progress: tuple[Progress, ...] = (),
-        error: BaseException | None = None,
-    ) -> None:
-        self.report = report or {}
-        self.progress = progress
-        self.error = error
-        self.parts: dict[str, Any] = {}
-        self.request: RedriveRequest | None = None
-
-    def __call__(self, **parts: Any) -> "FakeEngine":
-        self.parts = parts
-        return self
-
-    def run(
-        self, request: RedriveRequest, *, deadline: Any, progress: Callable[[Progress], None]
-    ) -> RedriveReport:
-        self.request = request
-        for step in self.progress:
-            progress(step)
-        if self.error is not None:
-            raise self.error
-        fields: dict[str, Any] = {
-            "run_id": "run-1",
-            "status": RunStatus.COMPLETE,
-            "dry_run": request.dry_run,
-            "source": f"sqs_dlq {DLQ}",
-            "requested_by": request.requested_by,
-        }
-        return RedriveReport(**(fields | self.report))
 
 
 def dlq(*argv: str, engine: FakeEngine | None = None, aws: Any = FakeAws) -> tuple[int, str, str]:
@@ -264,7 +199,7 @@ def test_ledger_options_build_the_ledger_filter_and_the_ledger(monkeypatch: pyte
         "--ledger-table",
         "ledger-table",
         engine=engine,
-        aws=lambda region, endpoint: aws,
+        aws=lambda **_: aws,
     )
 
     assert code == 0
@@ -346,16 +281,26 @@ def test_the_files_requested_by_is_replaced_by_the_caller(tmp_path: Path) -> Non
     assert engine.request.requested_by == CALLER
 
 
-def test_region_and_endpoint_reach_the_session() -> None:
-    seen: list[tuple[str | None, str | None]] = []
+def test_region_profile_and_endpoint_reach_the_session() -> None:
+    seen: list[dict[str, str | None]] = []
 
-    def aws(region: str | None, endpoint: str | None) -> FakeAws:
-        seen.append((region, endpoint))
+    def aws(**options: str | None) -> FakeAws:
+        seen.append(options)
         return FakeAws()
 
-    dlq("redrive", *SOURCE, "--region", "eu-central-1", "--endpoint-url", "http://localhost:5000", aws=aws)
+    dlq(
+        "redrive",
+        *SOURCE,
+        "--region",
+        "eu-central-1",
+        "--profile",
+        "oncall",
+        "--endpoint-url",
+        "http://localhost:5000",
+        aws=aws,
+    )
 
-    assert seen == [("eu-central-1", "http://localhost:5000")]
+    assert seen == [{"region": "eu-central-1", "endpoint_url": "http://localhost:5000", "profile": "oncall"}]
 
 
 def test_a_short_run_keeps_a_margin_in_proportion() -> None:
@@ -485,39 +430,71 @@ def test_an_interrupted_run_says_where_the_messages_are() -> None:
     assert "dlq: interrupted. A message leaves its source only once its target accepted it" in err
 
 
-def test_the_progress_bar_shows_the_queue_size_and_the_counts() -> None:
+def test_on_a_terminal_progress_is_a_rich_bar_that_ends_on_the_counts() -> None:
     engine = FakeEngine(
         progress=(
             Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),
             Progress(received=40, moved=0, would_move=38, skipped=2, failed=0),
         )
     )
+    out, err = io.StringIO(), Terminal()
+
+    code = main(["redrive", *SOURCE], out=out, err=err, engine_factory=engine, aws_factory=FakeAws)
+
+    assert code == 0
+    assert "\x1b[" in err.getvalue()  # drawn in place: a terminal only
+    assert "40/~40 read  would move 38  skipped 2  failed 0" in err.getvalue()
+    assert "\x1b[" not in out.getvalue()  # the report goes to a pipe here: plain
+
+
+def test_off_a_terminal_progress_is_a_line_every_ten_seconds_and_one_at_the_end() -> None:
+    # Given a watch on a stream that is not a terminal (a CI log), asked to show progress
+    now = [0.0]
+    stream = io.StringIO()
+    watch = Watch(console_for(stream), show=True, total=None, dry_run=False, clock=lambda: now[0])
+
+    # When progress comes in 5 s apart, a log line in between
+    with watch:
+        for second, received in ((0, 10), (5, 20), (10, 30)):
+            now[0] = second
+            watch(Progress(received=received, moved=received, would_move=0, skipped=0, failed=0))
+        watch.line("dlq: warning: something")
+        now[0] = 12
+        watch(Progress(received=40, moved=39, would_move=0, skipped=0, failed=1))
+
+    # Then plain lines: at most one each 10 s, and the last counts when it ends
+    assert stream.getvalue() == (
+        "dlq: progress: 10 read  moved 10  skipped 0  failed 0\n"
+        "dlq: progress: 30 read  moved 30  skipped 0  failed 0\n"
+        "dlq: warning: something\n"
+        "dlq: progress: 40 read  moved 39  skipped 0  failed 1\n"
+    )
+
+
+def test_progress_asked_for_off_a_terminal_counts_against_the_queue_size() -> None:
+    engine = FakeEngine(progress=(Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),))
 
     code, _, err = dlq("redrive", *SOURCE, "--progress", engine=engine)
 
     assert code == 0
-    assert f"\r[{'#' * 8}{'-' * 22}] 10/~40 read  would move 9  skipped 1  failed 0" in err
-    assert err.endswith(f"\r[{'#' * 30}] 40/~40 read  would move 38  skipped 2  failed 0\n")
+    assert err.splitlines()[-1] == "dlq: progress: 10/~40 read  would move 9  skipped 1  failed 0"
+    assert err.count("dlq: progress:") == 1  # the last counts, already said: not said again
+    assert "\r" not in err
 
 
-def test_the_bar_is_redrawn_at_most_ten_times_a_second_and_counts_without_a_total() -> None:
-    now = [0.0]
-    stream = io.StringIO()
-    watch = _Watch(stream, draw=True, total=None, dry_run=False, clock=lambda: now[0])
+def test_no_progress_on_a_terminal_when_told_so() -> None:
+    engine = FakeEngine(progress=(Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),))
+    err = Terminal()
 
-    watch(Progress(received=10, moved=10, would_move=0, skipped=0, failed=0))
-    watch(Progress(received=20, moved=20, would_move=0, skipped=0, failed=0))
-    now[0] = 0.2
-    watch(Progress(received=30, moved=29, would_move=0, skipped=0, failed=1))
-    watch.line("dlq: warning: something")
-    watch.finish()
-
-    assert stream.getvalue() == (
-        "\r10 read  moved 10  skipped 0  failed 0"
-        "\r30 read  moved 29  skipped 0  failed 1"
-        "\ndlq: warning: something\n"
-        "\r30 read  moved 29  skipped 0  failed 1\n"
+    main(
+        ["redrive", *SOURCE, "--no-progress"],
+        out=io.StringIO(),
+        err=err,
+        engine_factory=engine,
+        aws_factory=FakeAws,
     )
+
+    assert "read  would move" not in err.getvalue()
 
 
 def test_verbose_shows_the_library_log_with_its_fields() -> None:
@@ -621,7 +598,7 @@ def test_sts_unreachable_otherwise_falls_back_to_the_os_user(monkeypatch: pytest
         def caller_arn(self) -> str:
             raise ReadTimeoutError(endpoint_url="https://sts.amazonaws.com")
 
-    monkeypatch.setattr("lambda_failure_toolkit.cli.dlq.getpass.getuser", lambda: "bob")
+    monkeypatch.setattr("lambda_failure_toolkit.cli.dlq.command.getpass.getuser", lambda: "bob")
     engine = FakeEngine()
 
     code, _, err = dlq("redrive", *SOURCE, engine=engine, aws=StsTimesOut)
@@ -640,7 +617,7 @@ def test_a_ledger_source_by_ids_counts_them_for_the_progress_bar() -> None:
     ledger = ("--ledger-table", "t", "--ledger-bucket", "b")
     _, _, err = dlq("redrive", *dlq_args, *ledger, "--progress", engine=engine)
 
-    assert "] 1/~2 read  would move 1" in err
+    assert "dlq: progress: 1/~2 read  would move 1" in err
 
 
 # ---------------------------------------------------------------- dlq invoke, its odd answers
@@ -659,7 +636,7 @@ class FakeLambdaAws(FakeAws):
 
 def invoke(client: Any, *options: str) -> tuple[int, str, str]:
     aws = FakeLambdaAws(client)
-    result = dlq("invoke", "--function-name", "redrive-dev", *SOURCE, *options, aws=lambda *_: aws)
+    result = dlq("invoke", "--function-name", "redrive-dev", *SOURCE, *options, aws=lambda **_: aws)
     [config] = aws.configs
     assert config.retries == {"total_max_attempts": 1}  # a retried invoke would run the redrive twice
     return result
