@@ -29,12 +29,14 @@ def console_for(stream: TextIO) -> Console:
 
 
 def show(console: Console, *renderables: RenderableType) -> None:
-    """Print them; off a terminal, without the blanks rich pads each table cell with."""
+    """Print each below the last; off a terminal, without the blanks rich pads each table cell with."""
     if console.is_terminal:
-        console.print(*renderables)
+        for renderable in renderables:  # one print each: print(a, b) would join texts on one line
+            console.print(renderable)
         return
     with console.capture() as captured:
-        console.print(*renderables)
+        for renderable in renderables:
+            console.print(renderable)
     console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 

@@ -13,7 +13,7 @@ from lambda_failure_toolkit.cli.dlq import main
 from lambda_failure_toolkit.cli.dlq.progress import Watch
 from lambda_failure_toolkit.cli.dlq.session import AwsSession
 from lambda_failure_toolkit.failures import FailureKind
-from lambda_failure_toolkit.redrive.report import FailedItem, Progress, RedriveReport, RunStatus
+from lambda_failure_toolkit.redrive.report import FailedItem, GroupCount, Progress, RedriveReport, RunStatus
 from lambda_failure_toolkit.redrive.request import LedgerSource, RedriveRequest
 from tests.cli_support import CALLER, DLQ, FAILURE_ID, QUEUE, FakeAws, FakeEngine, Terminal
 from tests.events import EVENTS_DIR, event_files, load_event
@@ -342,6 +342,50 @@ def test_a_rejected_report_prints_its_problems_and_no_table() -> None:
 
     assert (code, out) == (2, "")
     assert err.splitlines()[-2:] == ["dlq: SQS did not start the move", "  - AccessDenied: no"]
+
+
+def test_the_report_in_a_pipe_is_plain_aligned_text() -> None:
+    engine = FakeEngine(
+        {
+            "method": "manual",
+            "received": 4,
+            "would_move": 3,
+            "skipped_by_filter": 1,
+            "message": "a message from the engine",
+            "groups": [
+                GroupCount(target="orders-queue-dev", function=None, condition=None, error_type=None, count=3)
+            ],
+        }
+    )
+
+    code, out, _ = dlq("redrive", *SOURCE, engine=engine)
+
+    assert code == 0
+    assert out == (
+        "DRY RUN: nothing was moved. Run it again with --execute to move what would move.\n"
+        "\n"
+        "status                complete\n"
+        "mode                  dry run (the default)\n"
+        f"source                sqs_dlq {DLQ}\n"
+        "method                manual\n"
+        f"requested by          {CALLER}\n"
+        "received              4\n"
+        "would move            3\n"
+        "skipped by filter     1\n"
+        "failed                0\n"
+        "suspected duplicates  0\n"
+        "duration              0.0 s\n"
+        "rate                  0.0/s\n"
+        "stopped because       -\n"
+        "remaining in source   -\n"
+        "run id                run-1\n"
+        "\n"
+        "a message from the engine\n"
+        "\n"
+        "would move, by group:\n"
+        "target            function  condition  error type  count\n" + "─" * 56 + "\n"
+        "orders-queue-dev  -         -          -           3\n"
+    )
 
 
 def test_failures_beyond_those_listed_are_counted_by_reason() -> None:
