@@ -2,11 +2,18 @@
 
 import io
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, NoRegionError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoRegionError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
 
 from lambda_failure_toolkit.cli.console import console_for
 from lambda_failure_toolkit.cli.dlq import main
@@ -515,13 +522,13 @@ def test_off_a_terminal_progress_is_a_line_every_ten_seconds_and_one_at_the_end(
     )
 
 
-def test_progress_asked_for_off_a_terminal_counts_against_the_queue_size() -> None:
+def test_progress_asked_for_off_a_terminal_counts_against_the_queue_size_or_the_bound() -> None:
     engine = FakeEngine(progress=(Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),))
 
-    code, _, err = dlq("redrive", *SOURCE, "--progress", engine=engine)
+    code, _, err = dlq("redrive", *SOURCE, "--progress", "--max-messages", "20", engine=engine)
 
     assert code == 0
-    assert err.splitlines()[-1] == "dlq: progress: 10/~40 read  would move 9  skipped 1  failed 0"
+    assert err.splitlines()[-1] == "dlq: progress: 10/~20 read  would move 9  skipped 1  failed 0"
     assert err.count("dlq: progress:") == 1  # the last counts, already said: not said again
     assert "\r" not in err
 
@@ -539,6 +546,46 @@ def test_no_progress_on_a_terminal_when_told_so() -> None:
     )
 
     assert "read  would move" not in err.getvalue()
+
+
+def test_on_a_terminal_the_log_prints_above_the_bar_and_ctrl_c_puts_the_cursor_back() -> None:
+    class Interrupted(FakeEngine):
+        def run(self, request: RedriveRequest, **kwargs: Any) -> RedriveReport:
+            logging.getLogger("lambda_failure_toolkit.redrive.engine").warning("slow target")
+            raise KeyboardInterrupt
+
+    err = Terminal()
+
+    code = main(
+        ["redrive", *SOURCE, "-v"],
+        out=io.StringIO(),
+        err=err,
+        engine_factory=Interrupted(),
+        aws_factory=FakeAws,
+    )
+
+    assert code == 130
+    text = err.getvalue()
+    assert "dlq: warning: slow target" in text
+    assert text.index("\x1b[?25h") < text.index("dlq: interrupted.")  # the bar stopped, then the line
+
+
+def test_a_queue_whose_size_cannot_be_read_counts_without_a_total() -> None:
+    class NoAttributes(FakeAws):
+        def sqs(self) -> Any:
+            class Sqs:
+                def get_queue_attributes(self, **_: Any) -> Any:
+                    raise ClientError(
+                        {"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetQueueAttributes"
+                    )
+
+            return Sqs()
+
+    engine = FakeEngine(progress=(Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),))
+
+    _, _, err = dlq("redrive", *SOURCE, "--progress", engine=engine, aws=NoAttributes)
+
+    assert "dlq: progress: 10 read  would move 9  skipped 1  failed 0" in err
 
 
 def test_verbose_shows_the_library_log_with_its_fields() -> None:
@@ -576,15 +623,38 @@ def test_an_aws_refusal_before_any_read_is_refused_cleanly() -> None:
     assert err.splitlines()[-1] == "dlq: the run could not start: AccessDenied: no. Nothing was touched."
 
 
-def test_no_region_is_one_clear_line() -> None:
-    class NoRegion(FakeAws):
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (NoRegionError(), "dlq: no AWS region: give --region or set AWS_REGION. Nothing was touched.\n"),
+        (
+            PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"),
+            "dlq: AWS credentials: Partial credentials found in env, missing: AWS_SECRET_ACCESS_KEY. "
+            "Nothing was touched.\n",
+        ),
+    ],
+)
+def test_a_region_or_credentials_missing_is_one_clear_line(error: Exception, line: str) -> None:
+    class Broken(FakeAws):
         def caller_arn(self) -> str:
-            raise NoRegionError
+            raise error
 
-    code, _, err = dlq("redrive", *SOURCE, aws=NoRegion)
+    code, _, err = dlq("redrive", *SOURCE, aws=Broken)
+
+    assert (code, err) == (2, line)
+
+
+def test_an_unknown_profile_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))  # no profile at all
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+
+    code, _, err = dlq("redrive", *SOURCE, "--profile", "oncall", aws=AwsSession)
 
     assert code == 2
-    assert err == "dlq: no AWS region: give --region or set AWS_REGION. Nothing was touched.\n"
+    assert err == (
+        "dlq: The config profile (oncall) could not be found: check --profile or AWS_PROFILE "
+        "(aws configure list-profiles). Nothing was touched.\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -754,3 +824,54 @@ def test_invoke_a_stopped_run_says_how_to_go_on_through_the_function(mocker: Any
     assert (
         f"go on with: dlq invoke --function-name redrive-dev --request {tmp_path / 'n.json'} --execute" in out
     )
+
+
+def test_invoke_with_credentials_refused_is_one_clear_line(mocker: Any) -> None:
+    client = mocker.Mock()
+    client.invoke.side_effect = ClientError(
+        {"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "Invoke"
+    )
+
+    code, _, err = invoke(client)
+
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "dlq: AWS refused the credentials (ExpiredToken: expired): refresh them (e.g. aws sso login). "
+        "Nothing was touched."
+    )
+
+
+def test_invoke_a_failure_whose_answer_is_not_json(mocker: Any) -> None:
+    client = answering(mocker, "Task timed out after 900.00 seconds")
+    client.invoke.return_value["FunctionError"] = "Unhandled"
+
+    code, _, err = invoke(client)
+
+    assert code == 1
+    assert "dlq: redrive-dev failed (Unhandled): error: Task timed out after 900.00 seconds." in err
+
+
+def test_going_on_repeats_where_the_run_was(tmp_path: Path) -> None:
+    engine = FakeEngine({"status": RunStatus.STOPPED, "next_request": {"source": {"type": "sqs_dlq"}}})
+    next_file = tmp_path / "next request.json"
+
+    _, out, _ = dlq(
+        "redrive",
+        *SOURCE,
+        "--ledger-table",
+        "ledger-table",
+        "--ledger-bucket",
+        "ledger-bucket",
+        "--region",
+        "eu-west-1",
+        "--profile",
+        "oncall",
+        "--next-request-file",
+        str(next_file),
+        engine=engine,
+    )
+
+    assert (
+        "go on with: dlq redrive --ledger-table ledger-table --ledger-bucket ledger-bucket --region eu-west-1 "
+        f"--profile oncall --request '{next_file}'\n"
+    ) in out

@@ -160,6 +160,13 @@ def test_a_nested_stack_not_created_is_passed_over(aws: StackAws) -> None:
         ),
         (
             "list_stack_resources",
+            "ExpiredToken",
+            "expired",
+            "dlq: AWS refused the credentials (ExpiredToken: expired): refresh them (e.g. aws sso login). "
+            "Nothing was touched.\n",
+        ),
+        (
+            "list_stack_resources",
             "AccessDenied",
             "not authorized",
             f"dlq: cannot read stack {STACK_ID.format('app')} (AccessDenied: not authorized): your credentials "
