@@ -24,7 +24,7 @@ from demo.story import (
     poison_sqs_batch,
     redrive_async_failure,
 )
-from lambda_failure_toolkit.cli.table import print_table
+from demo.tables import print_table
 
 
 def _heading(out: TextIO, number: int, title: str) -> None:

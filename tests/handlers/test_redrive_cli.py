@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from lambda_failure_toolkit.cli.dlq import AwsSession, main
+from lambda_failure_toolkit.cli.dlq import main
+from lambda_failure_toolkit.cli.dlq.session import AwsSession
 from lambda_failure_toolkit.redrive.engine import Redrive
 from lambda_failure_toolkit.retry import Deadline
 from tests.events import load_event
@@ -287,14 +288,13 @@ def test_a_run_stopped_at_its_deadline_writes_the_request_that_goes_on(
     assert count(dlq["sqs"], dlq["queue_url"]) == 3
 
 
-def test_progress_is_drawn_on_stderr_with_the_queue_size_as_total(dlq: dict[str, Any]) -> None:
+def test_progress_asked_for_in_a_pipe_is_a_line_with_the_queue_size_as_total(dlq: dict[str, Any]) -> None:
     code, out, err = run("redrive", "--source-type", "sqs_dlq", "--queue-url", dlq["dlq_url"], "--progress")
 
     assert code == 0
-    bar = err.split("\r")[-1]
-    assert bar.startswith("[" + "#" * 30 + "] 3/~3 read  would move 3  skipped 0  failed 0")
-    assert bar.endswith("\n")
-    assert "\r" not in out
+    assert "dlq: progress" not in out
+    assert err.splitlines()[-1] == "dlq: progress: 3/~3 read  would move 3  skipped 0  failed 0"
+    assert "\r" not in err
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(dlq: dict[str, Any]) -> None:
@@ -382,7 +382,10 @@ def test_a_ledger_source_needs_the_ledger(aws: dict[str, Any], monkeypatch: pyte
     code, _, err = run("redrive", "--source-type", "ledger", "--ledger-function-name", "order-events-test")
 
     assert code == 2
-    assert "a ledger source needs the failure ledger: give --ledger-table and --ledger-bucket" in err
+    assert (
+        "a ledger source needs the failure ledger: give --stack-name, or --ledger-table and --ledger-bucket"
+        in err
+    )
 
 
 def test_a_ledger_by_filter_with_nothing_in_it(aws: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from lambda_failure_toolkit.cli.failure_record import main
+from tests.cli_support import Terminal
 from tests.events import EVENTS_DIR
 
 
@@ -17,8 +18,9 @@ def run(*argv: str, stdin: str = "") -> tuple[int, str]:
 def test_table_has_one_row_per_record_of_a_batch() -> None:
     code, out = run(str(EVENTS_DIR / "failures/failure-queue/from_sns.json"))
     assert code == 0
-    header, row = out.strip().splitlines()
+    header, rule, row = out.strip().splitlines()
     assert header.split()[:3] == ["where", "kind", "condition"]
+    assert set(rule) == {"─"}
     assert "Records[0] sqs>sns" in row
     assert "RetriesExhausted" in row
     assert "orders-async-processor:$LATEST" in row
@@ -42,7 +44,7 @@ def test_json_lines_from_stdin() -> None:
 def test_refused_records_are_reported_and_the_rest_still_shown(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(str(EVENTS_DIR / "failures/failure-queue/mixed_batch.json"))
     assert code == 1
-    assert len(out.strip().splitlines()) == 1 + 4
+    assert len(out.strip().splitlines()) == 2 + 4  # the header and its rule, the 4 recognised
     assert "Records[4]: unrecognized failure record (unknown_shape) at sqs" in capsys.readouterr().err
 
 
@@ -57,3 +59,15 @@ def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     code, _ = run(str(tmp_path / "missing.json"))
     assert code == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_a_table_for_a_terminal_and_plain_text_for_a_pipe() -> None:
+    path = str(EVENTS_DIR / "failures/failure-queue/from_sns.json")
+    terminal = Terminal()
+
+    assert main([path], out=terminal) == 0
+    _, piped = run(path)
+
+    assert "\x1b[1mwhere" in terminal.getvalue()
+    assert "\x1b" not in piped
+    assert piped.startswith("where ")

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from lambda_failure_toolkit.cli.table import print_table
+from lambda_failure_toolkit.cli.console import console_for, show, table
 from lambda_failure_toolkit.failures.exceptions import UnrecognizedFailureError
 from lambda_failure_toolkit.failures.parser import parse_failure
 from lambda_failure_toolkit.failures.record import FailureKind, FailureRecord
@@ -94,9 +94,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out:
             else:
                 rows.append(_row(label, record))
     if rows:
-        print_table(rows, out, header=_COLUMNS)
+        records = table(*_COLUMNS)
+        for row in rows:
+            records.add_row(*row)
+        show(console_for(out), records)
     return 1 if refused else 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

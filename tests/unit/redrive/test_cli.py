@@ -2,86 +2,28 @@
 
 import io
 import json
-from collections.abc import Callable
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, NoRegionError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoRegionError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
 
-from lambda_failure_toolkit.cli.dlq import _Watch, main
+from lambda_failure_toolkit.cli.console import console_for
+from lambda_failure_toolkit.cli.dlq import main
+from lambda_failure_toolkit.cli.dlq.progress import Watch
+from lambda_failure_toolkit.cli.dlq.session import AwsSession
 from lambda_failure_toolkit.failures import FailureKind
-from lambda_failure_toolkit.redrive.report import FailedItem, Progress, RedriveReport, RunStatus
+from lambda_failure_toolkit.redrive.report import FailedItem, GroupCount, Progress, RedriveReport, RunStatus
 from lambda_failure_toolkit.redrive.request import LedgerSource, RedriveRequest
+from tests.cli_support import CALLER, DLQ, FAILURE_ID, QUEUE, FakeAws, FakeEngine, Terminal
 from tests.events import EVENTS_DIR, event_files, load_event
-
-DLQ = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dlq-dev"
-QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dev"
-CALLER = "arn:aws:sts::123456789012:assumed-role/oncall/alice"
-FAILURE_ID = "async-" + "a" * 32
-
-
-class FakeAws:
-    """What AwsSession gives the tool; no client here ever reaches the network."""
-
-    def __init__(self, region: str | None = None, endpoint_url: str | None = None) -> None:
-        self.region, self.endpoint_url = region, endpoint_url
-        self.ledgers: list[tuple[str, str]] = []
-
-    def sqs(self) -> Any:
-        return FakeSqs()
-
-    def lambda_client(self, config: Any = None) -> Any:
-        return object()  # the engine is a fake: it never invokes
-
-    def caller_arn(self) -> str:
-        return CALLER
-
-    def ledger(self, table: str, bucket: str) -> Any:
-        self.ledgers.append((table, bucket))
-        return object()
-
-
-class FakeSqs:
-    def get_queue_attributes(self, **_: Any) -> dict[str, Any]:
-        return {"Attributes": {"ApproximateNumberOfMessages": "40"}}
-
-
-class FakeEngine:
-    """Records what it was built with and asked, reports what the test set, and shows progress."""
-
-    def __init__(
-        self,
-        report: dict[str, Any] | None = None,
-        progress: tuple[Progress, ...] = (),
-        error: BaseException | None = None,
-    ) -> None:
-        self.report = report or {}
-        self.progress = progress
-        self.error = error
-        self.parts: dict[str, Any] = {}
-        self.request: RedriveRequest | None = None
-
-    def __call__(self, **parts: Any) -> "FakeEngine":
-        self.parts = parts
-        return self
-
-    def run(
-        self, request: RedriveRequest, *, deadline: Any, progress: Callable[[Progress], None]
-    ) -> RedriveReport:
-        self.request = request
-        for step in self.progress:
-            progress(step)
-        if self.error is not None:
-            raise self.error
-        fields: dict[str, Any] = {
-            "run_id": "run-1",
-            "status": RunStatus.COMPLETE,
-            "dry_run": request.dry_run,
-            "source": f"sqs_dlq {DLQ}",
-            "requested_by": request.requested_by,
-        }
-        return RedriveReport(**(fields | self.report))
 
 
 def dlq(*argv: str, engine: FakeEngine | None = None, aws: Any = FakeAws) -> tuple[int, str, str]:
@@ -264,7 +206,7 @@ def test_ledger_options_build_the_ledger_filter_and_the_ledger(monkeypatch: pyte
         "--ledger-table",
         "ledger-table",
         engine=engine,
-        aws=lambda region, endpoint: aws,
+        aws=lambda **_: aws,
     )
 
     assert code == 0
@@ -346,16 +288,26 @@ def test_the_files_requested_by_is_replaced_by_the_caller(tmp_path: Path) -> Non
     assert engine.request.requested_by == CALLER
 
 
-def test_region_and_endpoint_reach_the_session() -> None:
-    seen: list[tuple[str | None, str | None]] = []
+def test_region_profile_and_endpoint_reach_the_session() -> None:
+    seen: list[dict[str, str | None]] = []
 
-    def aws(region: str | None, endpoint: str | None) -> FakeAws:
-        seen.append((region, endpoint))
+    def aws(**options: str | None) -> FakeAws:
+        seen.append(options)
         return FakeAws()
 
-    dlq("redrive", *SOURCE, "--region", "eu-central-1", "--endpoint-url", "http://localhost:5000", aws=aws)
+    dlq(
+        "redrive",
+        *SOURCE,
+        "--region",
+        "eu-central-1",
+        "--profile",
+        "oncall",
+        "--endpoint-url",
+        "http://localhost:5000",
+        aws=aws,
+    )
 
-    assert seen == [("eu-central-1", "http://localhost:5000")]
+    assert seen == [{"region": "eu-central-1", "endpoint_url": "http://localhost:5000", "profile": "oncall"}]
 
 
 def test_a_short_run_keeps_a_margin_in_proportion() -> None:
@@ -397,6 +349,50 @@ def test_a_rejected_report_prints_its_problems_and_no_table() -> None:
 
     assert (code, out) == (2, "")
     assert err.splitlines()[-2:] == ["dlq: SQS did not start the move", "  - AccessDenied: no"]
+
+
+def test_the_report_in_a_pipe_is_plain_aligned_text() -> None:
+    engine = FakeEngine(
+        {
+            "method": "manual",
+            "received": 4,
+            "would_move": 3,
+            "skipped_by_filter": 1,
+            "message": "a message from the engine",
+            "groups": [
+                GroupCount(target="orders-queue-dev", function=None, condition=None, error_type=None, count=3)
+            ],
+        }
+    )
+
+    code, out, _ = dlq("redrive", *SOURCE, engine=engine)
+
+    assert code == 0
+    assert out == (
+        "DRY RUN: nothing was moved. Run it again with --execute to move what would move.\n"
+        "\n"
+        "status                complete\n"
+        "mode                  dry run (the default)\n"
+        f"source                sqs_dlq {DLQ}\n"
+        "method                manual\n"
+        f"requested by          {CALLER}\n"
+        "received              4\n"
+        "would move            3\n"
+        "skipped by filter     1\n"
+        "failed                0\n"
+        "suspected duplicates  0\n"
+        "duration              0.0 s\n"
+        "rate                  0.0/s\n"
+        "stopped because       -\n"
+        "remaining in source   -\n"
+        "run id                run-1\n"
+        "\n"
+        "a message from the engine\n"
+        "\n"
+        "would move, by group:\n"
+        "target            function  condition  error type  count\n" + "─" * 56 + "\n"
+        "orders-queue-dev  -         -          -           3\n"
+    )
 
 
 def test_failures_beyond_those_listed_are_counted_by_reason() -> None:
@@ -485,39 +481,111 @@ def test_an_interrupted_run_says_where_the_messages_are() -> None:
     assert "dlq: interrupted. A message leaves its source only once its target accepted it" in err
 
 
-def test_the_progress_bar_shows_the_queue_size_and_the_counts() -> None:
+def test_on_a_terminal_progress_is_a_rich_bar_that_ends_on_the_counts() -> None:
     engine = FakeEngine(
         progress=(
             Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),
             Progress(received=40, moved=0, would_move=38, skipped=2, failed=0),
         )
     )
+    out, err = io.StringIO(), Terminal()
 
-    code, _, err = dlq("redrive", *SOURCE, "--progress", engine=engine)
+    code = main(["redrive", *SOURCE], out=out, err=err, engine_factory=engine, aws_factory=FakeAws)
 
     assert code == 0
-    assert f"\r[{'#' * 8}{'-' * 22}] 10/~40 read  would move 9  skipped 1  failed 0" in err
-    assert err.endswith(f"\r[{'#' * 30}] 40/~40 read  would move 38  skipped 2  failed 0\n")
+    assert "\x1b[" in err.getvalue()  # drawn in place: a terminal only
+    assert "40/~40 read  would move 38  skipped 2  failed 0" in err.getvalue()
+    assert "\x1b[" not in out.getvalue()  # the report goes to a pipe here: plain
 
 
-def test_the_bar_is_redrawn_at_most_ten_times_a_second_and_counts_without_a_total() -> None:
+def test_off_a_terminal_progress_is_a_line_every_ten_seconds_and_one_at_the_end() -> None:
+    # Given a watch on a stream that is not a terminal (a CI log), asked to show progress
     now = [0.0]
     stream = io.StringIO()
-    watch = _Watch(stream, draw=True, total=None, dry_run=False, clock=lambda: now[0])
+    watch = Watch(console_for(stream), show=True, total=None, dry_run=False, clock=lambda: now[0])
 
-    watch(Progress(received=10, moved=10, would_move=0, skipped=0, failed=0))
-    watch(Progress(received=20, moved=20, would_move=0, skipped=0, failed=0))
-    now[0] = 0.2
-    watch(Progress(received=30, moved=29, would_move=0, skipped=0, failed=1))
-    watch.line("dlq: warning: something")
-    watch.finish()
+    # When progress comes in 5 s apart, a log line in between
+    with watch:
+        for second, received in ((0, 10), (5, 20), (10, 30)):
+            now[0] = second
+            watch(Progress(received=received, moved=received, would_move=0, skipped=0, failed=0))
+        watch.line("dlq: warning: something")
+        now[0] = 12
+        watch(Progress(received=40, moved=39, would_move=0, skipped=0, failed=1))
 
+    # Then plain lines: at most one each 10 s, and the last counts when it ends
     assert stream.getvalue() == (
-        "\r10 read  moved 10  skipped 0  failed 0"
-        "\r30 read  moved 29  skipped 0  failed 1"
-        "\ndlq: warning: something\n"
-        "\r30 read  moved 29  skipped 0  failed 1\n"
+        "dlq: progress: 10 read  moved 10  skipped 0  failed 0\n"
+        "dlq: progress: 30 read  moved 30  skipped 0  failed 0\n"
+        "dlq: warning: something\n"
+        "dlq: progress: 40 read  moved 39  skipped 0  failed 1\n"
     )
+
+
+def test_progress_asked_for_off_a_terminal_counts_against_the_queue_size_or_the_bound() -> None:
+    engine = FakeEngine(progress=(Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),))
+
+    code, _, err = dlq("redrive", *SOURCE, "--progress", "--max-messages", "20", engine=engine)
+
+    assert code == 0
+    assert err.splitlines()[-1] == "dlq: progress: 10/~20 read  would move 9  skipped 1  failed 0"
+    assert err.count("dlq: progress:") == 1  # the last counts, already said: not said again
+    assert "\r" not in err
+
+
+def test_no_progress_on_a_terminal_when_told_so() -> None:
+    engine = FakeEngine(progress=(Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),))
+    err = Terminal()
+
+    main(
+        ["redrive", *SOURCE, "--no-progress"],
+        out=io.StringIO(),
+        err=err,
+        engine_factory=engine,
+        aws_factory=FakeAws,
+    )
+
+    assert "read  would move" not in err.getvalue()
+
+
+def test_on_a_terminal_the_log_prints_above_the_bar_and_ctrl_c_puts_the_cursor_back() -> None:
+    class Interrupted(FakeEngine):
+        def run(self, request: RedriveRequest, **kwargs: Any) -> RedriveReport:
+            logging.getLogger("lambda_failure_toolkit.redrive.engine").warning("slow target")
+            raise KeyboardInterrupt
+
+    err = Terminal()
+
+    code = main(
+        ["redrive", *SOURCE, "-v"],
+        out=io.StringIO(),
+        err=err,
+        engine_factory=Interrupted(),
+        aws_factory=FakeAws,
+    )
+
+    assert code == 130
+    text = err.getvalue()
+    assert "dlq: warning: slow target" in text
+    assert text.index("\x1b[?25h") < text.index("dlq: interrupted.")  # the bar stopped, then the line
+
+
+def test_a_queue_whose_size_cannot_be_read_counts_without_a_total() -> None:
+    class NoAttributes(FakeAws):
+        def sqs(self) -> Any:
+            class Sqs:
+                def get_queue_attributes(self, **_: Any) -> Any:
+                    raise ClientError(
+                        {"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetQueueAttributes"
+                    )
+
+            return Sqs()
+
+    engine = FakeEngine(progress=(Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),))
+
+    _, _, err = dlq("redrive", *SOURCE, "--progress", engine=engine, aws=NoAttributes)
+
+    assert "dlq: progress: 10 read  would move 9  skipped 1  failed 0" in err
 
 
 def test_verbose_shows_the_library_log_with_its_fields() -> None:
@@ -555,15 +623,88 @@ def test_an_aws_refusal_before_any_read_is_refused_cleanly() -> None:
     assert err.splitlines()[-1] == "dlq: the run could not start: AccessDenied: no. Nothing was touched."
 
 
-def test_no_region_is_one_clear_line() -> None:
-    class NoRegion(FakeAws):
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (NoRegionError(), "dlq: no AWS region: give --region or set AWS_REGION. Nothing was touched.\n"),
+        (
+            PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"),
+            "dlq: AWS credentials: Partial credentials found in env, missing: AWS_SECRET_ACCESS_KEY. "
+            "Nothing was touched.\n",
+        ),
+    ],
+)
+def test_a_region_or_credentials_missing_is_one_clear_line(error: Exception, line: str) -> None:
+    class Broken(FakeAws):
         def caller_arn(self) -> str:
-            raise NoRegionError
+            raise error
 
-    code, _, err = dlq("redrive", *SOURCE, aws=NoRegion)
+    code, _, err = dlq("redrive", *SOURCE, aws=Broken)
+
+    assert (code, err) == (2, line)
+
+
+def test_an_unknown_profile_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))  # no profile at all
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+
+    code, _, err = dlq("redrive", *SOURCE, "--profile", "oncall", aws=AwsSession)
 
     assert code == 2
-    assert err == "dlq: no AWS region: give --region or set AWS_REGION. Nothing was touched.\n"
+    assert err == (
+        "dlq: The config profile (oncall) could not be found: check --profile or AWS_PROFILE "
+        "(aws configure list-profiles). Nothing was touched.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (("--endpoint-url", "not a url"), "--endpoint-url"),
+        (("--endpoint-url", "localhost:5000"), "--endpoint-url"),
+        (("--endpoint-url", "http://[::1"), "--endpoint-url"),
+        (("--region", "eu west 1"), "--region"),
+    ],
+)
+def test_a_malformed_endpoint_or_region_is_one_line_and_exit_2(
+    options: tuple[str, ...], named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the tool's real AWS session, with credentials (botocore resolves them before it checks
+    # the endpoint and the region, when it builds a client)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    # When the operator gives a malformed endpoint or region
+    code, out, err = dlq("redrive", *SOURCE, *options, aws=AwsSession)
+
+    # Then one line names the value and the option, and nothing was touched
+    assert (code, out) == (2, "")
+    [line] = err.splitlines()
+    assert line.startswith("dlq: ")
+    assert repr(options[1]) in line
+    assert named in line
+    assert line.endswith("Nothing was touched.")
+
+
+def test_a_malformed_endpoint_from_the_environment_names_where_it_comes_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "nope")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+    code, _, err = dlq("redrive", *SOURCE, aws=AwsSession)
+
+    assert code == 2
+    assert err == (
+        "dlq: the endpoint configured (AWS_ENDPOINT_URL or the profile's endpoint_url) is not a valid URL "
+        "(Invalid endpoint: nope): give one such as http://localhost:4566. Nothing was touched.\n"
+    )
 
 
 def test_sts_unreachable_otherwise_falls_back_to_the_os_user(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -571,7 +712,7 @@ def test_sts_unreachable_otherwise_falls_back_to_the_os_user(monkeypatch: pytest
         def caller_arn(self) -> str:
             raise ReadTimeoutError(endpoint_url="https://sts.amazonaws.com")
 
-    monkeypatch.setattr("lambda_failure_toolkit.cli.dlq.getpass.getuser", lambda: "bob")
+    monkeypatch.setattr("lambda_failure_toolkit.cli.dlq.command.getpass.getuser", lambda: "bob")
     engine = FakeEngine()
 
     code, _, err = dlq("redrive", *SOURCE, engine=engine, aws=StsTimesOut)
@@ -590,7 +731,7 @@ def test_a_ledger_source_by_ids_counts_them_for_the_progress_bar() -> None:
     ledger = ("--ledger-table", "t", "--ledger-bucket", "b")
     _, _, err = dlq("redrive", *dlq_args, *ledger, "--progress", engine=engine)
 
-    assert "] 1/~2 read  would move 1" in err
+    assert "dlq: progress: 1/~2 read  would move 1" in err
 
 
 # ---------------------------------------------------------------- dlq invoke, its odd answers
@@ -609,7 +750,7 @@ class FakeLambdaAws(FakeAws):
 
 def invoke(client: Any, *options: str) -> tuple[int, str, str]:
     aws = FakeLambdaAws(client)
-    result = dlq("invoke", "--function-name", "redrive-dev", *SOURCE, *options, aws=lambda *_: aws)
+    result = dlq("invoke", "--function-name", "redrive-dev", *SOURCE, *options, aws=lambda **_: aws)
     [config] = aws.configs
     assert config.retries == {"total_max_attempts": 1}  # a retried invoke would run the redrive twice
     return result
@@ -683,3 +824,54 @@ def test_invoke_a_stopped_run_says_how_to_go_on_through_the_function(mocker: Any
     assert (
         f"go on with: dlq invoke --function-name redrive-dev --request {tmp_path / 'n.json'} --execute" in out
     )
+
+
+def test_invoke_with_credentials_refused_is_one_clear_line(mocker: Any) -> None:
+    client = mocker.Mock()
+    client.invoke.side_effect = ClientError(
+        {"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "Invoke"
+    )
+
+    code, _, err = invoke(client)
+
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "dlq: AWS refused the credentials (ExpiredToken: expired): refresh them (e.g. aws sso login). "
+        "Nothing was touched."
+    )
+
+
+def test_invoke_a_failure_whose_answer_is_not_json(mocker: Any) -> None:
+    client = answering(mocker, "Task timed out after 900.00 seconds")
+    client.invoke.return_value["FunctionError"] = "Unhandled"
+
+    code, _, err = invoke(client)
+
+    assert code == 1
+    assert "dlq: redrive-dev failed (Unhandled): error: Task timed out after 900.00 seconds." in err
+
+
+def test_going_on_repeats_where_the_run_was(tmp_path: Path) -> None:
+    engine = FakeEngine({"status": RunStatus.STOPPED, "next_request": {"source": {"type": "sqs_dlq"}}})
+    next_file = tmp_path / "next request.json"
+
+    _, out, _ = dlq(
+        "redrive",
+        *SOURCE,
+        "--ledger-table",
+        "ledger-table",
+        "--ledger-bucket",
+        "ledger-bucket",
+        "--region",
+        "eu-west-1",
+        "--profile",
+        "oncall",
+        "--next-request-file",
+        str(next_file),
+        engine=engine,
+    )
+
+    assert (
+        "go on with: dlq redrive --ledger-table ledger-table --ledger-bucket ledger-bucket --region eu-west-1 "
+        f"--profile oncall --request '{next_file}'\n"
+    ) in out

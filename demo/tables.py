@@ -1,4 +1,4 @@
-"""Plain-text tables for the command-line tools: each column as wide as its widest cell."""
+"""Plain-text tables for the demo's narration: each column as wide as its widest cell."""
 
 from collections.abc import Sequence
 from typing import TextIO

@@ -1,6 +1,6 @@
 import io
 
-from lambda_failure_toolkit.cli.table import print_table
+from demo.tables import print_table
 
 
 def test_columns_are_as_wide_as_their_widest_cell_and_lines_do_not_end_in_spaces() -> None:

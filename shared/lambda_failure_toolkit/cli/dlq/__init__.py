@@ -1,0 +1,38 @@
+"""`dlq`: redrive failures from the command line, with your own AWS credentials or through the
+deployed RedriveFunction.
+
+    dlq redrive --source-type sqs_dlq --queue-url URL             # a dry run: what would move
+    dlq redrive --source-type sqs_dlq --queue-url URL --execute   # move it
+    dlq redrive --request next.json --execute                     # go on where a run stopped
+    dlq invoke --function-name NAME --request request.json        # the same, run by the function
+    dlq invoke --stack-name STACK --request request.json          # the function named by the stack
+
+Every option is a field of the redrive request (the RedriveFunction's event); a `--request` file
+gives the whole request and the options given override its fields. The request is checked whole
+before anything is touched. Without `--execute` a run is a dry run, whatever the file says.
+
+`dlq redrive` runs the engine here: your own IAM rights bound what it may do, so the target
+override you give (`--target-queue-url`/`--target-function`, or the request file's `target`) is the
+allow-list, and each failure's own target is not restricted. `dlq invoke` runs it in the function,
+under the deployment's allow-list.
+
+`--stack-name` names the toolkit's stack, or one that nests it: the ledger, the RedriveFunction and
+queues given by an output's name come from its outputs (`stack.py`); options given win.
+
+Exit status:
+  0  the run is complete and nothing failed;
+  1  the run did not finish cleanly: some failures (a dry run counts those a real run would have),
+     a run stopped part way (its `next_request` goes on), SQS still moving the messages (a move
+     task was started: it is not done yet), or an error once messages were read;
+  2  the request was refused and nothing was touched: a bad option or request file, a source or a
+     stack that cannot be read, AWS credentials, a region or an endpoint that do not work;
+  130  interrupted (Ctrl-C): messages not moved are still in their source.
+
+The modules: `parser` (the options), `request_options` (the request from a file and the options),
+`session` and `stack` (AWS), `toolkit` (where each resource's name comes from), `run` (the engine
+here, or the function), `progress`, `render` (the report), `errors`, and `command` (main).
+"""
+
+from lambda_failure_toolkit.cli.dlq.command import main
+
+__all__ = ["main"]
