@@ -32,7 +32,7 @@ def test_every_missing_or_bad_variable_is_named() -> None:
     assert "FAILURE_QUEUE_URL is not set" in message
     assert "MAX_BATCH is invalid" in message
     assert "eleven" not in message  # values may be secrets: never echoed
-    assert "template.yaml" in message
+    assert "Environment.Variables in its template" in message  # where to set them
     assert raised.value.problems == [
         "FAILURE_QUEUE_URL is not set",
         "MAX_BATCH is invalid (Input should be a valid integer, unable to parse string as an integer)",
