@@ -14,7 +14,14 @@ TEST_TOOLS = {"pytest", "pytest-mock", "pytest-cov", "pytest-socket", "moto", "h
 
 
 def _run(*command: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(part) for part in command], capture_output=True, text=True, check=False)
+    # Away from the work tree: `python -c` puts its working directory first on the import path.
+    return subprocess.run(
+        [str(part) for part in command],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tempfile.gettempdir(),
+    )
 
 
 def _project(into: Path) -> Path:
@@ -42,6 +49,15 @@ def test_the_cli_extra_installs_the_tools_with_runtime_dependencies_only() -> No
         # When the library is installed alone (a function's dependencies), the tools say what is missing
         installed = _run(*pip, project)
         assert installed.returncode == 0, installed.stderr
+        # ...and it is the library alone: one top-level package, nothing of the sample, no boto3
+        top_level = _run(
+            bin_dir / "python",
+            "-c",
+            "import importlib.metadata as m; print(m.distribution('lambda-failure-toolkit').read_text('top_level.txt'))",
+        )
+        assert top_level.stdout.split() == ["lambda_failure_toolkit"], top_level.stderr
+        listed = _run(bin_dir / "python", "-m", "pip", "list", "--format=json")
+        assert "boto3" not in {package["name"].lower() for package in json.loads(listed.stdout)}
         for tool in ("dlq", "failure-record"):
             alone = _run(bin_dir / tool, "--help")
             assert (alone.returncode, alone.stdout) == (2, ""), alone.stderr
