@@ -47,7 +47,9 @@ def tell_setup(out: TextIO, account: Ministack, stack: Stack, seconds: float) ->
     _say(
         out,
         f"ministack on {account.url} (pid {account.pid}; stopped at the end, whatever happens).",
-        f"sam build + sam deploy: stack {stack.name}, in {seconds:.0f} s, with these parameters:",
+        f"sam build + sam deploy: stack {stack.name}, in {seconds:.0f} s: the sample application and,",
+        "nested in it as a user would include it, the toolkit (failure queue, consumer, ledger, redrive).",
+        "The parameters:",
     )
     _table(out, ["parameter", "value"], [[key, value] for key, value in DEMO_PARAMETERS.items()])
 
@@ -103,7 +105,7 @@ def tell_async_failure(out: TextIO, failure: AsyncFailure) -> None:
 
 
 def tell_recovery(out: TextIO, recovery: Recovery) -> None:
-    _heading(out, 4, "The operator's redrive: sam remote invoke RedriveFunction")
+    _heading(out, 4, "The operator's redrive: sam remote invoke Toolkit/RedriveFunction")
     dry, real = recovery.dry_run, recovery.redrive
 
     def state(label: str, value: OrderState | None) -> list[str]:
