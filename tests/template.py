@@ -38,8 +38,12 @@ def template() -> dict[str, Any]:
 
 
 def resource(logical_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = template()["Resources"][logical_id]
-    return found
+    for path in (TEMPLATE, TEMPLATE.parent / "toolkit" / "template.yaml"):
+        resources = yaml.load(path.read_text(), Loader=_CloudFormationLoader)["Resources"]  # noqa: S506
+        if logical_id in resources:
+            found: dict[str, Any] = resources[logical_id]
+            return found
+    raise KeyError(logical_id)
 
 
 def table_definition(logical_id: str, name: str) -> dict[str, Any]:
