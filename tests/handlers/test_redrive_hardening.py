@@ -137,6 +137,42 @@ def test_a_dry_run_of_a_fifo_group_says_it_could_not_see_all_of_it(queues: Queue
     assert len(queues.drain(dlq)) == 25
 
 
+def test_a_dry_run_that_saw_all_of_a_small_fifo_group_is_complete(queues: Queues) -> None:
+    source, dlq = fifo_pair(queues)
+    put_group(queues, dlq, range(1, 4))
+    report = redrive(
+        {"source": {"type": "sqs_dlq", "queue_url": dlq}, "max_messages": 100}, orders_allowed(source)
+    )
+    assert (report.status, report.would_move) == ("complete", 3)
+
+
+def test_nothing_after_a_fifo_message_that_cannot_be_redriven_is_sent(queues: Queues) -> None:
+    source, dlq = fifo_pair(queues)
+    elsewhere = queues.create("elsewhere.fifo", fifo=True)  # a source queue outside the allow-list
+    put_group(queues, dlq, range(1, 5))
+
+    def parked_from(name: str, kwargs: dict[str, Any], real: Any) -> Any:
+        response = real()
+        if name == "receive_message":  # message 2 was parked from the other queue, as SQS would say
+            for message in response.get("Messages", []):
+                if message["Body"] == order(2):
+                    message["Attributes"]["DeadLetterQueueSourceArn"] = queues.arn(elsewhere)
+        return response
+
+    report = redrive(
+        {"source": {"type": "sqs_dlq", "queue_url": dlq}, "dry_run": False, "max_messages": 10},
+        orders_allowed(source),
+        sqs=Faulty(queues.sqs, parked_from),
+    )
+    assert numbers_in(queues.drain(source)) == [1]
+    assert [f.reason for f in report.failures] == [
+        f"target not allowed: {elsewhere} is not in the allow-list",
+        "not sent: an earlier message of its FIFO group (customer-1) cannot be redriven",
+        "not sent: an earlier message of its FIFO group (customer-1) cannot be redriven",
+    ]
+    assert numbers_in(queues.drain(dlq)) == [2, 3, 4]
+
+
 def test_ten_skipped_messages_at_the_head_of_a_fifo_group_are_reported_not_complete(queues: Queues) -> None:
     source, dlq = fifo_pair(queues)
     put_group(queues, dlq, range(1, 16))

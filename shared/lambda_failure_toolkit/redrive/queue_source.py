@@ -15,6 +15,7 @@ accept it) stops its group, and the report says so.
 import contextvars
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final
@@ -180,9 +181,32 @@ class _FifoReading:
             return first, []
         return first, [m["ReceiptHandle"] for m in skips if _group(m) != head]
 
-    def stops(self, messages: list["MessageTypeDef"]) -> None:
+    @staticmethod
+    def in_order(batch: list[tuple["MessageTypeDef", Decision]]) -> list[tuple["MessageTypeDef", Decision]]:
+        """After a message of a group that cannot be redriven, the group's later ones are not sent either."""
+        refused: set[str] = set()
+        ordered: list[tuple[MessageTypeDef, Decision]] = []
+        for message, decided in batch:
+            group = _group(message)
+            decision = decided
+            if isinstance(decided, Work) and group in refused:
+                why = f"not sent: an earlier message of its FIFO group ({group}) cannot be redriven"
+                decision = Refuse(why, str(decided.target))
+            if isinstance(decision, Refuse):
+                refused.add(group)
+            ordered.append((message, decision))
+        return ordered
+
+    def stops(self, batch: list[tuple["MessageTypeDef", Decision]], held: list["MessageTypeDef"]) -> None:
+        """Messages held for another reason than the filter stop their group, if it may have more: ten
+        of it in the batch, or a full batch it did not lead (SQS gives as many of a group as it has)."""
+        counts = Counter(_group(message) for message, _ in batch)
+        first = _group(batch[0][0])
+        more = {
+            g for g, n in counts.items() if n == MAX_ENTRIES or (len(batch) == MAX_ENTRIES and g != first)
+        }
         with self._lock:
-            self._stopping.update((m["ReceiptHandle"], _group(m)) for m in messages)
+            self._stopping.update((m["ReceiptHandle"], _group(m)) for m in held if _group(m) in more)
 
     def blocked(self) -> set[str]:
         with self._lock:
@@ -236,6 +260,8 @@ class _Mover:
                 run.tally.fail(message["MessageId"], None, str(exc), at_target=False)
                 run.stop(str(exc))
                 return
+        if self.fifo is not None:
+            decided = self.fifo.in_order(decided)
         first_skips, passable = self.fifo.read(decided) if self.fifo is not None else (None, [])
         works = self._count(decided, first_skips)
         granted = run.claim(len(works))
@@ -298,7 +324,9 @@ class _Mover:
         if self.fifo is None:
             return
         kept = {w.receipt_handle for w in held}
-        self.fifo.stops([m for m, d in decided if isinstance(d, Refuse) or m["ReceiptHandle"] in kept])
+        self.fifo.stops(
+            decided, [m for m, d in decided if isinstance(d, Refuse) or m["ReceiptHandle"] in kept]
+        )
 
     def _let_go(self, handles: list[str]) -> None:
         if handles:
