@@ -72,7 +72,7 @@ class SqsBatches:
                 extra={"count": len(left), "reasons": sorted(set(left.values()))},
             )
 
-    def call(
+    def _call(
         self, call: Callable[[list[str]], Any], ids: list[str], *, split_too_long: bool = False
     ) -> dict[str, str]:
         """Call a batch API until every entry succeeded or failed for good; returns id -> reason of the
@@ -118,7 +118,7 @@ class SqsBatches:
     def _by_handle(
         self, operation: Callable[..., Any], url: str, handles: list[str], **per_entry: Any
     ) -> dict[str, str]:
-        left = self.call(
+        left = self._call(
             lambda pending: operation(
                 QueueUrl=url,
                 Entries=[{"Id": i, "ReceiptHandle": handles[int(i)], **per_entry} for i in pending],
@@ -129,7 +129,7 @@ class SqsBatches:
 
     def _send(self, url: str, works: list[Work], chunk: list[int], results: list[str | None]) -> None:
         try:
-            left = self.call(
+            left = self._call(
                 lambda pending: self._sqs.send_message_batch(
                     QueueUrl=url, Entries=[_send_entry(i, works[int(i)]) for i in pending]
                 ),
