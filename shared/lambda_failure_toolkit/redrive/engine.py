@@ -33,7 +33,6 @@ from lambda_failure_toolkit.redrive.destination_queue import redrive_destination
 from lambda_failure_toolkit.redrive.lambda_dlq import redrive_lambda_dlq
 from lambda_failure_toolkit.redrive.ledger_source import redrive_ledger
 from lambda_failure_toolkit.redrive.pattern import PatternSearch
-from lambda_failure_toolkit.redrive.queue_source import RedriveSourceError
 from lambda_failure_toolkit.redrive.report import Progress, RedriveReport, RunStatus
 from lambda_failure_toolkit.redrive.request import (
     DestinationQueueSource,
@@ -43,7 +42,7 @@ from lambda_failure_toolkit.redrive.request import (
     RedriveTargets,
     SqsDlqSource,
 )
-from lambda_failure_toolkit.redrive.run import Log, Outcome, RunState, Services
+from lambda_failure_toolkit.redrive.run import Log, Outcome, RedriveSourceError, RunState, Services
 from lambda_failure_toolkit.redrive.sqs_dlq import redrive_sqs_dlq
 from lambda_failure_toolkit.retry import Deadline, RetryPolicy, deadline_scope
 

@@ -16,10 +16,18 @@ from lambda_failure_toolkit.ledger import FailureLedger, LedgerError, LedgerFilt
 from lambda_failure_toolkit.redrive.decide import Decider
 from lambda_failure_toolkit.redrive.delivery import Delivery
 from lambda_failure_toolkit.redrive.pattern import PatternTimeoutError
-from lambda_failure_toolkit.redrive.queue_source import RedriveSourceError, in_workers
 from lambda_failure_toolkit.redrive.report import Progress
 from lambda_failure_toolkit.redrive.request import LedgerSource, MessageFilter
-from lambda_failure_toolkit.redrive.run import AWS_ERRORS, Outcome, RateLimit, RunState, Services, reason
+from lambda_failure_toolkit.redrive.run import (
+    AWS_ERRORS,
+    Outcome,
+    RateLimit,
+    RedriveSourceError,
+    RunState,
+    Services,
+    in_workers,
+    reason,
+)
 from lambda_failure_toolkit.redrive.sqs_batches import SqsBatches
 from lambda_failure_toolkit.redrive.work import Refuse, Skip
 

@@ -12,25 +12,32 @@ one receive); a message the run holds for any other reason (a dry run, a copy, a
 accept it) stops its group, and the report says so.
 """
 
-import contextvars
 import math
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final
 
 from lambda_failure_toolkit.redrive.delivery import Delivery
 from lambda_failure_toolkit.redrive.pattern import PatternTimeoutError
 from lambda_failure_toolkit.redrive.report import Progress
-from lambda_failure_toolkit.redrive.run import AWS_ERRORS, Outcome, RateLimit, RunState, Services, reason
+from lambda_failure_toolkit.redrive.run import (
+    AWS_ERRORS,
+    Outcome,
+    RateLimit,
+    RedriveSourceError,
+    RunState,
+    Services,
+    in_workers,
+    reason,
+)
 from lambda_failure_toolkit.redrive.sqs_batches import MAX_ENTRIES, SqsBatches
 from lambda_failure_toolkit.redrive.work import Decision, Refuse, Skip, Work
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-__all__ = ["RedriveSourceError", "in_workers", "move_by_hand", "queue_attributes"]
+__all__ = ["move_by_hand", "queue_attributes"]
 
 _MAX_VISIBILITY_S: Final = 43_200
 _SYSTEM_ATTRIBUTES: Final = [  # what the redrive reads, no more (each costs on every message)
@@ -41,10 +48,6 @@ _SYSTEM_ATTRIBUTES: Final = [  # what the redrive reads, no more (each costs on 
 ]
 
 Decide = Callable[["MessageTypeDef"], Decision]
-
-
-class RedriveSourceError(ValueError):
-    """The source (or the target override) cannot be used: nothing was touched."""
 
 
 def queue_attributes(services: Services, url: str) -> dict[str, str]:
@@ -60,24 +63,6 @@ def queue_attributes(services: Services, url: str) -> dict[str, str]:
             f"cannot read the queue {url} ({reason(exc)}): check the URL and that this role may use it"
         ) from exc
     return {str(name): value for name, value in response.get("Attributes", {}).items()}
-
-
-def in_workers(run: RunState, worker: Callable[[], None]) -> None:
-    """`worker` in `concurrency` threads. If the caller is interrupted (Ctrl-C) or one raises,
-    the others stop after the work in hand."""
-    if run.request.concurrency == 1:
-        worker()
-        return
-    with ThreadPoolExecutor(max_workers=run.request.concurrency, thread_name_prefix="redrive") as pool:
-        futures = [
-            pool.submit(contextvars.copy_context().run, worker) for _ in range(run.request.concurrency)
-        ]
-        try:
-            for future in futures:
-                future.result()
-        except BaseException:
-            run.stop("interrupted")
-            raise
 
 
 def move_by_hand(

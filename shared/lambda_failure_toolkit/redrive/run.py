@@ -3,11 +3,14 @@
 `RunState` is the run's deadline and stop, its `max_messages` budget, the messages it holds
 invisible, the FIFO groups a failure closed, and its `Tally`. `RateLimit` spaces what it sends.
 `Services` are the engine's collaborators, the same for every run; `Outcome` is what a source kind
-returns to the engine, which makes it the report.
+returns to the engine, which makes it the report (or `RedriveSourceError`: nothing was touched).
+`in_workers` runs a source kind's worker at the request's concurrency.
 """
 
+import contextvars
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
@@ -30,13 +33,19 @@ __all__ = [
     "Log",
     "Outcome",
     "RateLimit",
+    "RedriveSourceError",
     "RunState",
     "Services",
+    "in_workers",
     "reason",
 ]
 
 MAX_MESSAGES_REACHED: Final = "max_messages"
 """`stopped_because` of a run that did what it was asked: it is complete, not stopped."""
+
+
+class RedriveSourceError(ValueError):
+    """The source (or the target override) cannot be used: nothing was touched."""
 
 
 class Log(Protocol):
@@ -206,6 +215,24 @@ class RateLimit:
         if start > now:
             self._sleep(start - now)
         return True
+
+
+def in_workers(run: RunState, worker: Callable[[], None]) -> None:
+    """`worker` in `concurrency` threads. If the caller is interrupted (Ctrl-C) or one raises,
+    the others stop after the work in hand."""
+    if run.request.concurrency == 1:
+        worker()
+        return
+    with ThreadPoolExecutor(max_workers=run.request.concurrency, thread_name_prefix="redrive") as pool:
+        futures = [
+            pool.submit(contextvars.copy_context().run, worker) for _ in range(run.request.concurrency)
+        ]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            run.stop("interrupted")
+            raise
 
 
 def reason(error: BaseException) -> str:
