@@ -255,7 +255,7 @@ def engine(sqs: Any, dlq: str, target: str, concurrency: int) -> None:
             "concurrency": concurrency,
             "filter": {"since": "2000-01-01T00:00:00Z"},  # every message, moved by the engine itself
         },
-        RedriveTargets(queue_urls=frozenset({target})),
+        RedriveTargets(queues=frozenset({target})),
     )
     report = redrive.run(request, deadline=Deadline.after(3600))
     assert report.status == "complete", report

@@ -3,10 +3,10 @@
 import functools
 from typing import TYPE_CHECKING
 
-import boto3
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from pydantic import Field
 
+from lambda_failure_toolkit.clients import client, dynamodb_resource
 from lambda_failure_toolkit.config import ObservabilityConfig, get_config
 from orders.service import OrderEventProcessor
 from orders.store import DynamoDBOrderStore
@@ -26,14 +26,15 @@ class OrdersConfig(ObservabilityConfig):
 @functools.cache
 def _from_environment() -> OrderEventProcessor:
     config = get_config(OrdersConfig)
-    dynamodb = boto3.resource("dynamodb")
+    dynamodb = dynamodb_resource()
     return OrderEventProcessor(
         DynamoDBOrderStore(dynamodb.Table(config.ORDERS_TABLE_NAME)),
         # A client of the default session: left to itself, Powertools builds one from a new boto3
         # session, which loads botocore's models again (tens of milliseconds of every cold start).
         # Not the resource's meta.client, which re-serialises the items Powertools already typed.
+        # Powertools calls it outside any RetryPolicy: botocore keeps a few quick retries of a throttle.
         DynamoDBPersistenceLayer(
-            table_name=config.IDEMPOTENCY_TABLE_NAME, boto3_client=boto3.client("dynamodb")
+            table_name=config.IDEMPOTENCY_TABLE_NAME, boto3_client=client("dynamodb", botocore_attempts=3)
         ),
         idempotency_ttl_s=config.IDEMPOTENCY_TTL_SECONDS,
     )

@@ -1,6 +1,6 @@
 """Test doubles for the redrive: a Lambda client that records invocations (moto cannot run Lambda
 code) and an SQS client wrapper whose calls are made one at a time (moto's in-process queues are not
-safe under threads, where SQS's receive is)."""
+safe under threads, where SQS's receive is), and moto queues made, filled and drained by name."""
 
 import io
 import json
@@ -72,3 +72,53 @@ class Serialized:
                 return attribute(*args, **kwargs)
 
         return call
+
+
+class Queues:
+    def __init__(self, sqs: Any) -> None:
+        self.sqs = sqs
+
+    def create(self, name: str, *, dlq_of: str | None = None, fifo: bool = False) -> str:
+        attributes: dict[str, str] = {}
+        if fifo:
+            attributes["FifoQueue"] = "true"
+        url: str = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        if dlq_of:
+            self.sqs.set_queue_attributes(
+                QueueUrl=dlq_of,
+                Attributes={
+                    "RedrivePolicy": json.dumps({"deadLetterTargetArn": self.arn(url), "maxReceiveCount": 3})
+                },
+            )
+        return url
+
+    def arn(self, url: str) -> str:
+        arn: str = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        return arn
+
+    def put(self, url: str, bodies: list[str], **extra: Any) -> list[str]:
+        ids = []
+        for body in bodies:
+            ids.append(self.sqs.send_message(QueueUrl=url, MessageBody=body, **extra)["MessageId"])
+        return ids
+
+    def drain(self, url: str) -> list[dict[str, Any]]:
+        """Every visible message (received and deleted)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            found.extend(messages)
+
+    def bodies(self, url: str) -> list[str]:
+        return sorted(message["Body"] for message in self.drain(url))

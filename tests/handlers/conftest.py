@@ -17,6 +17,7 @@ from lambda_failure_toolkit.redrive.wiring import redrive_engine
 from orders.wiring import _from_environment
 from tests.redrive_seed import ENVIRONMENT as REDRIVE_ENVIRONMENT
 from tests.redrive_seed import seed
+from tests.redrive_support import Queues
 from tests.template import table_definition
 
 HANDLERS = {
@@ -111,3 +112,15 @@ def _no_real_sleep(mocker: Any) -> None:
 
 def handler_module(function: str) -> ModuleType:
     return importlib.import_module(HANDLERS[function])
+
+
+@pytest.fixture
+def queues(aws: dict[str, Any]) -> Queues:
+    return Queues(aws["sqs"])
+
+
+@pytest.fixture
+def orders(queues: Queues) -> tuple[str, str]:
+    """A source queue and its DLQ."""
+    source = queues.create("orders-test")
+    return source, queues.create("orders-test-dlq", dlq_of=source)

@@ -19,7 +19,7 @@ from lambda_failure_toolkit.redrive.engine import Redrive, RedriveSourceError
 from lambda_failure_toolkit.redrive.report import RedriveReport
 from lambda_failure_toolkit.retry import Deadline
 from tests.failure_queue import sqs_message
-from tests.redrive_support import ARN, FakeLambda, FunctionFailed, Serialized, client_error
+from tests.redrive_support import ARN, FakeLambda, FunctionFailed, Queues, Serialized, client_error
 from tests.unit.redrive.test_fault_injection import FakeSqs
 
 ACCOUNT = "123456789012"
@@ -29,68 +29,6 @@ IDENTITY = "arn:aws:iam::123456789012:role/redrive-test"
 
 
 # ---------------------------------------------------------------- fixtures and helpers
-
-
-class Queues:
-    def __init__(self, sqs: Any) -> None:
-        self.sqs = sqs
-
-    def create(self, name: str, *, dlq_of: str | None = None, fifo: bool = False) -> str:
-        attributes: dict[str, str] = {}
-        if fifo:
-            attributes["FifoQueue"] = "true"
-        url: str = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-        if dlq_of:
-            self.sqs.set_queue_attributes(
-                QueueUrl=dlq_of,
-                Attributes={
-                    "RedrivePolicy": json.dumps({"deadLetterTargetArn": self.arn(url), "maxReceiveCount": 3})
-                },
-            )
-        return url
-
-    def arn(self, url: str) -> str:
-        arn: str = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        return arn
-
-    def put(self, url: str, bodies: list[str], **extra: Any) -> list[str]:
-        ids = []
-        for body in bodies:
-            ids.append(self.sqs.send_message(QueueUrl=url, MessageBody=body, **extra)["MessageId"])
-        return ids
-
-    def drain(self, url: str) -> list[dict[str, Any]]:
-        """Every visible message (received and deleted)."""
-        found: list[dict[str, Any]] = []
-        while True:
-            messages = self.sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=10,
-                MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["All"],
-            ).get("Messages", [])
-            if not messages:
-                return found
-            for message in messages:
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            found.extend(messages)
-
-    def bodies(self, url: str) -> list[str]:
-        return sorted(message["Body"] for message in self.drain(url))
-
-
-@pytest.fixture
-def queues(aws: dict[str, Any]) -> Queues:
-    return Queues(aws["sqs"])
-
-
-@pytest.fixture
-def orders(queues: Queues) -> tuple[str, str]:
-    """A source queue and its DLQ."""
-    source = queues.create("orders-test")
-    return source, queues.create("orders-test-dlq", dlq_of=source)
 
 
 def engine(

@@ -15,10 +15,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    JsonValue,
     StringConstraints,
     model_validator,
 )
+
+from lambda_failure_toolkit.failures.json_text import DeepJson
 
 __all__ = [
     "ASYNC_CONDITIONS",
@@ -93,9 +94,9 @@ class AsyncInvocationRecord(_Wire):
     timestamp: AwareDatetime
     request_context: RequestContext = Field(alias="requestContext")
     # Any JSON value, null included: whether the key was present is `has_request_payload`.
-    request_payload: JsonValue = Field(default=None, alias="requestPayload")
+    request_payload: DeepJson = Field(default=None, alias="requestPayload")
     response_context: ResponseContext | None = Field(default=None, alias="responseContext")
-    response_payload: JsonValue = Field(default=None, alias="responsePayload")
+    response_payload: DeepJson = Field(default=None, alias="responsePayload")
 
     @property
     def has_request_payload(self) -> bool:
@@ -174,7 +175,7 @@ class StreamOnFailureRecord(_Wire):
     kinesis_batch_info: KinesisBatchInfo | None = Field(default=None, alias="KinesisBatchInfo")
     ddb_stream_batch_info: DDBStreamBatchInfo | None = Field(default=None, alias="DDBStreamBatchInfo")
     kafka_batch_info: KafkaBatchInfo | None = Field(default=None, alias="KafkaBatchInfo")
-    payload: dict[str, JsonValue] | None = None
+    payload: dict[str, DeepJson] | None = None
 
     @model_validator(mode="before")
     @classmethod

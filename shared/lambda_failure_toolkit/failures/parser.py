@@ -8,6 +8,7 @@ from pydantic import JsonValue, ValidationError
 
 from lambda_failure_toolkit.failures.envelopes import ENVELOPES, Envelope, EnvelopeError, Peeled, detect
 from lambda_failure_toolkit.failures.exceptions import UnrecognizedFailureError, UnrecognizedReason
+from lambda_failure_toolkit.failures.json_text import member_text
 from lambda_failure_toolkit.failures.models import (
     STREAM_CONDITIONS,
     AsyncInvocationRecord,
@@ -73,7 +74,7 @@ def parse_failure(raw: object, *, source: str | None = None) -> FailureRecord:
     """
     delivery = _delivery_from_source(source)
     path: tuple[str, ...] = ("s3",) if delivery.s3_location else ()
-    value = _as_mapping(raw, path)
+    value, text = _as_mapping(raw, path)
     outer: Shape | None = None
     peeled_layers: list[Peeled] = []
     while True:
@@ -81,7 +82,10 @@ def parse_failure(raw: object, *, source: str | None = None) -> FailureRecord:
         try:
             if shape == "async":
                 invocation = AsyncInvocationRecord.model_validate(value)
-                return _from_async(invocation, _delivery(delivery, peeled_layers), peeled_layers, path)
+                exact = (
+                    member_text(text, "requestPayload") if text and invocation.has_request_payload else None
+                )
+                return _from_async(invocation, _delivery(delivery, peeled_layers), peeled_layers, path, exact)
             if shape == "stream":
                 on_failure = StreamOnFailureRecord.model_validate(value)
                 return _from_stream(on_failure, _delivery(delivery, peeled_layers))
@@ -97,7 +101,11 @@ def parse_failure(raw: object, *, source: str | None = None) -> FailureRecord:
                 return _from_dlq(peeled, _delivery(delivery, peeled_layers), path)
             except ValidationError as exc:
                 raise _invalid("dlq", path, exc) from exc
-        value = _as_mapping(peeled.inner, path)
+        # The text of what is inside, to keep the payload exactly as AWS wrote it: a string envelope
+        # holds it whole; EventBridge's detail is a member of the event's own text.
+        inner_text = member_text(text, "detail") if shape == "eventbridge" and text is not None else None
+        value, text = _as_mapping(peeled.inner, path)
+        text = text or inner_text
         outer = shape
 
 
@@ -153,10 +161,10 @@ def _delivery(base: Delivery, layers: list[Peeled]) -> Delivery:
     )
 
 
-def _as_mapping(value: object, path: tuple[str, ...]) -> Mapping[str, Any]:
-    """A mapping as is, JSON text decoded; anything else is not a record."""
+def _as_mapping(value: object, path: tuple[str, ...]) -> tuple[Mapping[str, Any], str | None]:
+    """A mapping as is, JSON text decoded (with that text); anything else is not a record."""
     if isinstance(value, Mapping):
-        return value
+        return value, None
     if isinstance(value, bytes | bytearray):
         try:
             value = bytes(value).decode("utf-8")
@@ -176,7 +184,7 @@ def _as_mapping(value: object, path: tuple[str, ...]) -> Mapping[str, Any]:
         ) from exc
     if not isinstance(decoded, dict):
         raise _error(UnrecognizedReason.UNKNOWN_SHAPE, path, f"JSON text holding {_describe(decoded)}")
-    return decoded
+    return decoded, value
 
 
 def _shape_of(value: Mapping[str, Any], path: tuple[str, ...], *, allowed: frozenset[Shape]) -> Shape:
@@ -322,7 +330,11 @@ def _stack_trace(trace: JsonValue) -> tuple[str, ...]:
 
 
 def _from_async(
-    record: AsyncInvocationRecord, delivery: Delivery, layers: list[Peeled], path: tuple[str, ...]
+    record: AsyncInvocationRecord,
+    delivery: Delivery,
+    layers: list[Peeled],
+    path: tuple[str, ...],
+    payload_json: str | None,
 ) -> FailureRecord:
     context = record.request_context
     said_success = next((layer.success for layer in layers if layer.success is not None), None)
@@ -353,6 +365,7 @@ def _from_async(
         error=error,
         payload=record.request_payload,
         has_payload=record.has_request_payload,
+        payload_json=payload_json,
         response_payload=record.response_payload,
         delivery=delivery,
     )
@@ -462,7 +475,8 @@ def _from_dlq(peeled: Peeled, delivery: Delivery, path: tuple[str, ...]) -> Fail
             ),
             expected="RequestID (String), ErrorCode (Number) and ErrorMessage (String) attributes",
         ) from exc
-    payload = _body_payload(str(peeled.inner))
+    body = str(peeled.inner)
+    payload, decoded = _body_payload(body)
     return FailureRecord(
         failure_id=make_failure_id(FailureKind.DLQ, attributes.request_id),
         kind=FailureKind.DLQ,
@@ -477,14 +491,15 @@ def _from_dlq(peeled: Peeled, delivery: Delivery, path: tuple[str, ...]) -> Fail
         error=ErrorInfo(message=attributes.error_message or None, status_code=attributes.error_code),
         payload=payload,
         has_payload=True,
+        payload_json=body if decoded else None,
         delivery=delivery,
     )
 
 
-def _body_payload(body: str) -> JsonValue:
-    """The original event a DLQ message carries: JSON decoded, or the text as is when it is not JSON."""
+def _body_payload(body: str) -> tuple[JsonValue, bool]:
+    """The original event a DLQ message carries: JSON decoded (True), or the text as is when it is not JSON."""
     try:
         decoded: JsonValue = json.loads(body)
     except (ValueError, RecursionError):
-        return body
-    return decoded
+        return body, False
+    return decoded, True

@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict
+
+from lambda_failure_toolkit.failures.json_text import DeepJson
 
 __all__ = [
     "Channel",
@@ -128,12 +130,15 @@ class FailureRecord(_Frozen):
     occurred_at: datetime | None
     """When AWS wrote the record (its `timestamp`; for a DLQ message, when it was sent)."""
     error: ErrorInfo | None
-    payload: JsonValue
+    payload: DeepJson
     """The original event (async, DLQ), or the whole batch event of an S3 stream record."""
     has_payload: bool
     """Whether `payload` was present (it may legitimately be JSON null)."""
-    response_payload: JsonValue = None
+    response_payload: DeepJson = None
     """What the function returned (async records): the result on success, the error object on failure."""
+    payload_json: str | None = None
+    """`payload` exactly as AWS wrote it (its numbers, its duplicated keys), when the record came as
+    JSON text: what a redrive replays."""
     stream: StreamPointer | None = None
     delivery: Delivery = Delivery()
 

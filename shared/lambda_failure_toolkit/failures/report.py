@@ -105,9 +105,10 @@ class FailureQueueConfig(EnvConfig):
 @functools.cache
 def failure_queue_reporter() -> FailureReporter:
     """The execution environment's reporter, for the queue in FAILURE_QUEUE_URL."""
-    import boto3  # noqa: PLC0415 -- the Lambda runtime has it; only a function that reports needs it
+    # Imported here: only a function that reports needs boto3 (the Lambda runtime has it).
+    from lambda_failure_toolkit.clients import client  # noqa: PLC0415
 
-    return FailureQueueReporter(boto3.client("sqs"), get_config(FailureQueueConfig).FAILURE_QUEUE_URL)
+    return FailureQueueReporter(client("sqs"), get_config(FailureQueueConfig).FAILURE_QUEUE_URL)
 
 
 @overload

@@ -95,6 +95,7 @@ def ledger_entry(failure: FailureRecord, rehydration: Rehydration, *, recorded_a
         stream=failure.stream,
         payload=failure.payload,
         has_payload=failure.has_payload,
+        payload_json=failure.payload_json,
         response_payload=failure.response_payload,
         records=rehydration.records,
         rehydration_status=rehydration.status,

@@ -1,11 +1,13 @@
 """What the failure ledger holds: one entry per `failure_id`, its summary, and how to select entries."""
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Final, Literal, Self
+from typing import Any, Final, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lambda_failure_toolkit.failures.json_text import DeepJson
 from lambda_failure_toolkit.failures.record import Delivery, FailureKind, StreamPointer
 
 __all__ = [
@@ -44,7 +46,7 @@ class Rehydration(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     status: RehydrationStatus
-    records: tuple[dict[str, JsonValue], ...] = ()
+    records: tuple[dict[str, DeepJson], ...] = ()
     """The records as Lambda delivers them in a batch event (`Records` items), oldest first."""
     reason: str | None = None
     """Why the records are not all there (PARTIAL, EXPIRED, UNSUPPORTED)."""
@@ -60,6 +62,8 @@ BodyLocation = Literal["inline", "s3"]
 _LAMBDA_LAUNCH: Final = datetime(2014, 11, 13, tzinfo=UTC)
 """No Lambda failure is older: a filter reaching further back would only make the ledger read
 empty days (one query each), or overflow the calendar."""
+_CLOCK_SKEW: Final = timedelta(days=1)
+"""How far in the future a filter's date may be (clocks and zones differ); no failure is dated later."""
 
 
 def as_utc(value: datetime) -> datetime:
@@ -114,18 +118,29 @@ class LedgerEntry(LedgerSummary):
     stack_trace: tuple[str, ...] = ()
     delivery: Delivery = Delivery()
     stream: StreamPointer | None = None
-    payload: JsonValue = None
+    payload: DeepJson = None
     """The original event (async, DLQ); for an S3 stream record, the whole batch event."""
     has_payload: bool = False
-    response_payload: JsonValue = None
-    records: tuple[dict[str, JsonValue], ...] = ()
+    payload_json: str | None = None
+    """`payload` exactly as AWS wrote it, when the record came as text: what a redrive replays."""
+    response_payload: DeepJson = None
+    records: tuple[dict[str, DeepJson], ...] = ()
     """A stream failure's records, read back from the stream, as Lambda delivers them."""
     rehydration_reason: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _payload_from_its_text(cls, data: Any) -> Any:
+        """The ledger keeps a payload's text alone, not its decoded value too (twice the size)."""
+        if isinstance(data, dict) and data.get("payload_json") is not None and "payload" not in data:
+            return {**data, "payload": json.loads(data["payload_json"])}
+        return data
 
 
 class LedgerFilter(BaseModel):
     """Which entries to list. `function_name` or `source_arn` selects an index; otherwise the days
-    between `since` and `until` are read one by one (a week back when `since` is not given)."""
+    between `since` and `until` are read one by one (a week back from today when `since` is not
+    given), from no later than today and no further back than an entry can still be kept."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -147,9 +162,14 @@ class LedgerFilter(BaseModel):
             raise ValueError("filter by function_name or by source_arn, not both")
         if self.since and self.until and self.since > self.until:
             raise ValueError("since is after until")
+        latest = datetime.now(UTC) + _CLOCK_SKEW
         for name, moment in (("since", self.since), ("until", self.until)):
             if moment is not None and moment < _LAMBDA_LAUNCH:
                 raise ValueError(f"{name} is before AWS Lambda's launch (2014-11-13): no failure is older")
+            if moment is not None and moment > latest:
+                raise ValueError(
+                    f"{name} is in the future ({moment.isoformat()}): no failure is dated after now"
+                )
         return self
 
 

@@ -64,9 +64,12 @@ _DETAIL_FIELDS: Final = (
     "stream",
     "rehydration_reason",
 )
-_BODY_FIELDS: Final = ("payload", "has_payload", "response_payload", "records")
+_BODY_FIELDS: Final = ("payload", "payload_json", "has_payload", "response_payload", "records")
 _INDEXES: Final = {"function_name": "by-function", "source_arn": "by-source", "day": "by-day"}
 _DEFAULT_WINDOW: Final = timedelta(days=7)
+_LONGEST_WAIT: Final = timedelta(days=14)
+"""The longest a failure record can wait in a queue (SQS's retention) before the consumer records it:
+an entry recorded today may have occurred that long before."""
 
 
 class LedgerError(RuntimeError):
@@ -207,10 +210,16 @@ class FailureLedger:
         return LedgerPage(entries=tuple(entries), cursor=None)
 
     def entries(
-        self, selection: LedgerFilter | None = None, *, cursor: str | None = None
+        self,
+        selection: LedgerFilter | None = None,
+        *,
+        cursor: str | None = None,
+        keep_going: Callable[[], bool] = lambda: True,
     ) -> Iterator[tuple[LedgerSummary, str]]:
         """Every entry matching `selection`, newest first, read lazily, each with the cursor that
-        resumes right after it (a redrive that stops part way says where to go on).
+        resumes right after it (a redrive that stops part way says where to go on). The listing
+        ends early, before its next Query, once `keep_going()` is false (days can come back empty
+        one after another: the caller's deadline must be checked between them too).
 
         Raises:
             LedgerError: `cursor` is not one this ledger returned for `selection` (raised here,
@@ -220,10 +229,14 @@ class FailureLedger:
         fingerprint = _fingerprint(selection)
         position = _Position.decode(cursor, fingerprint) if cursor else None
         # The days listed are fixed by the first page, so that a later page never reads another day.
+        # None after today: an `until` ahead of the clock lists the week before now, not before it.
+        today = self._clock()
         newest_day = (
-            position.newest_day if position else (selection.until or self._clock()).date().isoformat()
+            position.newest_day if position else min(selection.until or today, today).date().isoformat()
         )
-        attribute, partitions = _partitions(selection, newest_day)
+        # No day before the oldest entry that can still be kept (its retention, and its wait in a queue).
+        oldest_kept = date.fromisoformat(newest_day) - (self._retention + _LONGEST_WAIT)
+        attribute, partitions = _partitions(selection, newest_day, oldest_kept)
         first = 0
         if position:
             if position.partition not in partitions:
@@ -233,7 +246,7 @@ class FailureLedger:
         def read() -> Iterator[tuple[LedgerSummary, str]]:
             for partition in partitions[first:]:
                 start_key = position.key if position and partition == position.partition else None
-                for item in self._query(attribute, partition, selection, start_key):
+                for item in self._query(attribute, partition, selection, start_key, keep_going):
                     key = {name: item[name] for name in ("failure_id", "list_key", attribute)}
                     after = _Position(fingerprint, newest_day, partition, key).encode()
                     yield LedgerSummary.model_validate(_summary_fields(item)), after
@@ -241,7 +254,12 @@ class FailureLedger:
         return read()
 
     def _query(
-        self, attribute: str, value: str, selection: LedgerFilter, start_key: dict[str, Any] | None
+        self,
+        attribute: str,
+        value: str,
+        selection: LedgerFilter,
+        start_key: dict[str, Any] | None,
+        keep_going: Callable[[], bool],
     ) -> Iterator[dict[str, Any]]:
         low = iso(selection.since) if selection.since else "0"
         high = f"{iso(selection.until)}~" if selection.until else "9"
@@ -251,7 +269,7 @@ class FailureLedger:
             "FilterExpression": _filter_expression(selection, now=self._clock()),
             "ScanIndexForward": False,
         }
-        while True:
+        while keep_going():
             if start_key:
                 arguments["ExclusiveStartKey"] = start_key
             response = self._retry.call(self._table.query, **arguments)
@@ -275,7 +293,7 @@ class FailureLedger:
 
 
 def _item(entry: LedgerEntry, retention: timedelta) -> dict[str, Any]:
-    data = entry.model_dump(mode="json")
+    data = entry.model_dump(mode="json", exclude=set(_BODY_FIELDS))
     occurred = iso(entry.occurred_at)
     item: dict[str, Any] = {name: data[name] for name in _SUMMARY_FIELDS if data[name] is not None}
     item |= {
@@ -285,10 +303,24 @@ def _item(entry: LedgerEntry, retention: timedelta) -> dict[str, Any]:
         "day": occurred[:10],
         "body_location": "inline",
         "detail": json.dumps({name: data[name] for name in _DETAIL_FIELDS}, separators=(",", ":")),
-        "body": json.dumps({name: data[name] for name in _BODY_FIELDS}, separators=(",", ":")),
+        "body": _body(entry),
         "expires_at": int((entry.recorded_at + retention).timestamp()),
     }
     return item
+
+
+def _body(entry: LedgerEntry) -> str:
+    """The original event(s), by json itself (pydantic's serializer stops at a few hundred levels):
+    the payload's exact text when there is one, not its decoded value too."""
+    payload = (
+        {"payload_json": entry.payload_json} if entry.payload_json is not None else {"payload": entry.payload}
+    )
+    body = payload | {
+        "has_payload": entry.has_payload,
+        "response_payload": entry.response_payload,
+        "records": list(entry.records),
+    }
+    return json.dumps(body, separators=(",", ":"))
 
 
 def _item_size(item: dict[str, Any]) -> int:
@@ -307,14 +339,14 @@ def _summary_fields(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _partitions(selection: LedgerFilter, newest_day: str) -> tuple[str, list[str]]:
+def _partitions(selection: LedgerFilter, newest_day: str, oldest_kept: date) -> tuple[str, list[str]]:
     """The index attribute to query and its values, in the order they are read."""
     if selection.function_name:
         return "function_name", [selection.function_name]
     if selection.source_arn:
         return "source_arn", [selection.source_arn]
     newest = date.fromisoformat(newest_day)
-    oldest = selection.since.date() if selection.since else newest - _DEFAULT_WINDOW
+    oldest = max(selection.since.date() if selection.since else newest - _DEFAULT_WINDOW, oldest_kept)
     return "day", [(newest - timedelta(days=back)).isoformat() for back in range((newest - oldest).days + 1)]
 
 
@@ -369,6 +401,16 @@ class _Position:
         except (ValueError, binascii.Error) as exc:
             raise _bad_cursor() from exc
         match decoded:
-            case [str(found), str(newest_day), str(partition), dict(key)] if found == fingerprint:
+            case [str(found), str(newest_day), str(partition), dict(key)] if found == fingerprint and _is_day(
+                newest_day
+            ):
                 return cls(found, newest_day, partition, key)
         raise _bad_cursor()
+
+
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -2,9 +2,9 @@
 
 import functools
 
-import boto3
 from pydantic import Field
 
+from lambda_failure_toolkit.clients import client, dynamodb_resource
 from lambda_failure_toolkit.config import EnvConfig, get_config
 from lambda_failure_toolkit.ledger.consumer import AlertPublisher, FailureConsumer
 from lambda_failure_toolkit.ledger.rehydrate import StreamRehydrator
@@ -28,8 +28,8 @@ class ConsumerConfig(LedgerConfig):
 def failure_ledger() -> FailureLedger:
     config = get_config(LedgerConfig)
     return FailureLedger(
-        boto3.resource("dynamodb").Table(config.LEDGER_TABLE_NAME),
-        boto3.client("s3"),
+        dynamodb_resource().Table(config.LEDGER_TABLE_NAME),
+        client("s3"),
         config.LEDGER_BUCKET_NAME,
         retention_days=config.LEDGER_RETENTION_DAYS,
     )
@@ -39,12 +39,12 @@ def failure_ledger() -> FailureLedger:
 def failure_consumer() -> FailureConsumer:
     return FailureConsumer(
         failure_ledger(),
-        StreamRehydrator(boto3.client("kinesis"), boto3.client("dynamodbstreams")),
-        boto3.client("s3"),
+        StreamRehydrator(client("kinesis"), client("dynamodbstreams")),
+        client("s3"),
     )
 
 
 @functools.cache
 def alert_publisher() -> AlertPublisher | None:
     topic_arn = get_config(ConsumerConfig).ALERT_TOPIC_ARN
-    return AlertPublisher(boto3.client("sns"), topic_arn) if topic_arn else None
+    return AlertPublisher(client("sns"), topic_arn) if topic_arn else None

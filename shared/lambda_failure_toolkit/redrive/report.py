@@ -94,8 +94,10 @@ class RedriveReport(BaseModel):
     failed: int = 0
     """Not accepted by their target, or not redrivable: they stay where they were."""
     suspected_duplicates: int = 0
-    """Possibly delivered twice: sent earlier by a run that stopped before removing them from the
-    source, or sent now but not removed (the next run sends them again)."""
+    """What this run may have delivered twice: sent but not removed from the source (the next run
+    sends it again), or invoked from the ledger but not marked redriven (a redrive by filter may
+    invoke it again). A run whose process died between a send and its delete cannot say: see the
+    decision log on duplicates."""
     groups: tuple[GroupCount, ...] = ()
     """What moved (dry run: would move), by target, function, condition and error type."""
     failures: tuple[FailedItem, ...] = ()

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 import jmespath
 from jmespath.exceptions import JMESPathError
@@ -43,6 +43,9 @@ __all__ = [
     "parse_redrive_request",
 ]
 
+_PREDICATE_DEPTH: Final = 64
+"""Levels of a payload predicate's syntax tree: evaluation recurses once a level (a few frames each),
+and no real predicate nests deeper."""
 _QUEUE_URL = r"^https?://[^\s/]+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$"
 _FUNCTION = (
     r"^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$"
@@ -120,7 +123,8 @@ class MessageFilter(_Strict):
     conditions: frozenset[str] = frozenset()
     error_types: frozenset[str] = frozenset()
     error_message_pattern: str | None = None
-    """A Python regular expression searched in the error message."""
+    """A Python regular expression searched in the error message (the redrive bounds each search in
+    time: a pattern that backtracks stops the run, saying so)."""
     kinds: frozenset[FailureKind] = frozenset()
     since: datetime | None = None
     """Only failures that occurred (or messages sent) at or after this moment."""
@@ -145,11 +149,16 @@ class MessageFilter(_Strict):
     def _parses(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                jmespath.compile(value)
+                parsed = jmespath.compile(value)
             except JMESPathError as exc:
                 raise ValueError(f"not a JMESPath expression ({exc})") from exc
             except RecursionError as exc:
                 raise ValueError("not a JMESPath expression (nested too deep)") from exc
+            # It compiles, but evaluating it would recurse past Python's limit (RecursionError).
+            if _depth(dict(parsed.parsed)) > _PREDICATE_DEPTH:
+                raise ValueError(
+                    f"not a JMESPath expression (nested too deep: at most {_PREDICATE_DEPTH} levels)"
+                )
         return value
 
     _as_utc = field_validator("since", "until")(lambda value: None if value is None else as_utc(value))
@@ -173,15 +182,20 @@ class MessageFilter(_Strict):
         error_message: str | None,
         occurred_at: datetime | None,
         payload: Callable[[], tuple[bool, Any]],
+        search: Callable[[str], bool] | None = None,
     ) -> bool:
         """Whether a failure passes every filter given. `payload` is called only when the predicate
-        needs it, and returns (whether there is a payload, the payload)."""
+        needs it, and returns (whether there is a payload, the payload). `search` searches the
+        error message for `error_message_pattern` (the redrive's is bounded in time); by default `re`."""
         when = occurred_at or datetime.min.replace(tzinfo=UTC)  # unknown: outside any window
         if not (
             (not self.kinds or kind in self.kinds)
             and (not self.conditions or condition in self.conditions)
             and (not self.error_types or error_type in self.error_types)
-            and (not self.message_regex or bool(error_message and self.message_regex.search(error_message)))
+            and (
+                not self.message_regex
+                or bool(error_message and (search or self.message_regex.search)(error_message))
+            )
             and (not self.since or (occurred_at is not None and when >= self.since))
             and (not self.until or (occurred_at is not None and when <= self.until))
         ):
@@ -203,6 +217,16 @@ class MessageFilter(_Strict):
     @cached_property
     def predicate(self) -> ParsedResult | None:
         return jmespath.compile(self.payload_predicate) if self.payload_predicate else None
+
+
+def _depth(tree: dict[str, Any]) -> int:
+    """How deep a JMESPath syntax tree nests, found without recursion."""
+    deepest, pending = 0, [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in node.get("children", ()) if isinstance(child, dict))
+    return deepest
 
 
 def _truthy(value: object) -> bool:

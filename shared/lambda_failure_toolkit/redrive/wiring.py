@@ -2,14 +2,14 @@
 
 import functools
 
-import boto3
-from botocore.config import Config
 from pydantic import Field
 
+from lambda_failure_toolkit.clients import INVOKE_READ_TIMEOUT_S, client
 from lambda_failure_toolkit.config import EnvConfig, get_config
 from lambda_failure_toolkit.observability import logger
 from lambda_failure_toolkit.redrive.engine import Redrive
 from lambda_failure_toolkit.redrive.request import RedriveTargets
+from lambda_failure_toolkit.retry import RetryPolicy
 
 __all__ = ["RedriveConfig", "redrive_engine", "redrive_targets"]
 
@@ -42,15 +42,16 @@ def redrive_engine() -> Redrive:
     from lambda_failure_toolkit.ledger.wiring import failure_ledger  # noqa: PLC0415 -- only when a ledger is configured
 
     config = get_config(RedriveConfig)
-    sts = boto3.client("sts")
+    sts = client("sts")
     return Redrive(
-        sqs=boto3.client("sqs"),
-        # A stream processor is invoked synchronously: wait as long as it may run.
-        lambda_client=boto3.client("lambda", config=Config(read_timeout=900, retries={"mode": "standard"})),
+        sqs=client("sqs"),
+        # A stream processor is invoked synchronously: wait as long as it may run (and never invoke it
+        # again on botocore's own: the engine's RetryPolicy decides, on the run's deadline).
+        lambda_client=client("lambda", read_timeout_s=INVOKE_READ_TIMEOUT_S),
         ledger=failure_ledger() if config.LEDGER_TABLE_NAME else None,
         targets=redrive_targets(),
         restrict_derived_targets=True,
-        invoke_identity_arn=lambda: str(sts.get_caller_identity()["Arn"]),
+        invoke_identity_arn=lambda: RetryPolicy().call(sts.get_caller_identity)["Arn"],
         margin_s=config.REDRIVE_STOP_MARGIN_S,
         log=logger,
     )

@@ -1,13 +1,18 @@
 """Fault injection: 240 randomized fault plans, hundreds of messages each. Batch sends that fail
 whole or in part, throttles, deletes that fail, invokes that are throttled, and a crash at a random
 call (before or after SQS acted), followed by more runs once the visibility timeout has passed.
-Every message must end in its target or still in its DLQ: zero lost. Every duplicate delivery must
-have been counted as a suspected duplicate.
+Every message must end in its target or still in its DLQ: zero lost. Every duplicate delivery is
+either counted as a suspected duplicate (sent, then not deleted) or left by the crash, at most the
+batches in hand when the process died. Some plans redrive messages of 100 to 300 KB (a batch of
+them passes SQS's 1 MiB), some a FIFO DLQ of several groups into a FIFO queue, with a filter that
+skips some messages: each group must arrive in its order, and the skipped messages stay.
 
 SQS here is an in-memory queue with SQS's semantics (visibility timeouts on the run's clock, receipt
-handles that change on each receive, per-entry batch results), so that a plan runs in milliseconds
-and time can jump past a visibility timeout. tests/handlers/test_redrive_engine.py checks it against
-moto on the calls the engine makes (`test_the_fault_injection_queue_answers_as_moto_does`).
+handles that change on each receive, per-entry batch results, a FIFO group given out in order and
+not while one of its messages is in flight, deduplication within five minutes, 1 MiB a batch), so
+that a plan runs in milliseconds and time can jump past a visibility timeout.
+tests/handlers/test_redrive_engine.py checks it against moto on the calls the engine makes
+(`test_the_fault_injection_queue_answers_as_moto_does`).
 """
 
 import io
@@ -30,6 +35,8 @@ from lambda_failure_toolkit.retry import Deadline
 PLANS = 240
 ACCOUNT = "123456789012"
 FUNCTION = "order-events-test"
+MAX_BATCH_BYTES = 1_048_576
+DEDUPLICATION_S = 300
 
 
 class Crash(BaseException):
@@ -55,14 +62,22 @@ class Message:
 class Queue:
     name: str
     messages: dict[str, Message] = field(default_factory=dict)
+    deduplicated: dict[str, tuple[float, str]] = field(default_factory=dict)
+    """FIFO: deduplication id -> (when first sent, the message id SQS answered with)."""
+
+    @property
+    def fifo(self) -> bool:
+        return self.name.endswith(".fifo")
 
 
 class FakeSqs:
     """SQS's semantics for the calls the redrive makes, on a clock the test moves."""
 
-    def __init__(self, clock: list[float]) -> None:
+    def __init__(self, clock: list[float], source: str = "orders") -> None:
         self.clock = clock
         self.queues: dict[str, Queue] = {}
+        self.source = source
+        """The queue the DLQ serves (ListDeadLetterSourceQueues)."""
         self._lock = threading.Lock()
         self._ids = itertools.count()
 
@@ -78,10 +93,22 @@ class FakeSqs:
         return self.queues[url.rsplit("/", 1)[1]]
 
     def put(
-        self, url: str, body: str, attributes: dict[str, Any] | None = None, group: str | None = None
+        self,
+        url: str,
+        body: str,
+        attributes: dict[str, Any] | None = None,
+        group: str | None = None,
+        deduplication_id: str | None = None,
     ) -> str:
+        queue = self._queue(url)
+        if queue.fifo and deduplication_id is not None:
+            first = queue.deduplicated.get(deduplication_id)
+            if first is not None and self.clock[0] - first[0] < DEDUPLICATION_S:
+                return first[1]  # accepted, and dropped: a re-send within the deduplication window
         message_id = f"m-{next(self._ids)}"
-        self._queue(url).messages[message_id] = Message(message_id, body, attributes or {}, group)
+        queue.messages[message_id] = Message(message_id, body, attributes or {}, group)
+        if queue.fifo and deduplication_id is not None:
+            queue.deduplicated[deduplication_id] = (self.clock[0], message_id)
         return message_id
 
     def visible(self, url: str) -> list[Message]:
@@ -103,7 +130,7 @@ class FakeSqs:
             }
 
     def list_dead_letter_source_queues(self, QueueUrl: str) -> dict[str, Any]:  # noqa: N803
-        return {"queueUrls": [self.url("orders")]}
+        return {"queueUrls": [self.url(self.source)]}
 
     def receive_message(
         self,
@@ -113,8 +140,17 @@ class FakeSqs:
         **_: Any,
     ) -> dict[str, Any]:
         with self._lock:
+            queue = self._queue(QueueUrl)
+            # FIFO: a group is given out in order, and not while one of its messages is in flight.
+            in_flight = {m.group for m in queue.messages.values() if m.visible_at > self.clock[0]}
+            available = [m for m in self.visible(QueueUrl) if not (queue.fifo and m.group in in_flight)]
+            if queue.fifo:  # as many of one group as it has, then the next group's
+                order = {
+                    group: index for index, group in enumerate(dict.fromkeys(m.group for m in available))
+                }
+                available.sort(key=lambda m: order[m.group])
             taken = []
-            for message in self.visible(QueueUrl)[:MaxNumberOfMessages]:
+            for message in available[:MaxNumberOfMessages]:
                 message.receive_count += 1
                 message.visible_at = self.clock[0] + VisibilityTimeout
                 message.handle = f"{message.id}/{message.receive_count}"
@@ -122,6 +158,8 @@ class FakeSqs:
                     "ApproximateReceiveCount": str(message.receive_count),
                     "SentTimestamp": "1795000000000",
                 }
+                if message.group is not None:
+                    attributes["MessageGroupId"] = message.group
                 taken.append(
                     {
                         "MessageId": message.id,
@@ -135,6 +173,11 @@ class FakeSqs:
 
     def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
         with self._lock:
+            size = sum(
+                len(e["MessageBody"].encode()) + _attributes_size(e.get("MessageAttributes")) for e in Entries
+            )
+            if size > MAX_BATCH_BYTES:
+                raise error("AWS.SimpleQueueService.BatchRequestTooLong", "SendMessageBatch")
             successful = []
             for entry in Entries:
                 message_id = self.put(
@@ -142,6 +185,7 @@ class FakeSqs:
                     entry["MessageBody"],
                     entry.get("MessageAttributes"),
                     entry.get("MessageGroupId"),
+                    entry.get("MessageDeduplicationId"),
                 )
                 successful.append({"Id": entry["Id"], "MessageId": message_id})
             return {"Successful": successful, "Failed": []}
@@ -177,6 +221,13 @@ class FakeSqs:
                 act(queue, message)
                 successful.append({"Id": entry["Id"]})
             return {"Successful": successful, "Failed": failed}
+
+
+def _attributes_size(attributes: dict[str, Any] | None) -> int:
+    return sum(
+        len(name) + len(value.get("DataType", "")) + len(value.get("StringValue", ""))
+        for name, value in (attributes or {}).items()
+    )
 
 
 class FaultPlan:
@@ -306,35 +357,74 @@ def dlq_attributes(number: int) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Kind:
+    """What a plan redrives: a Lambda DLQ by invocation, large messages, or a FIFO DLQ with a filter."""
+
+    to_lambda: bool
+    large: bool
+    fifo: bool
+
+    @classmethod
+    def of(cls, seed: int) -> "Kind":
+        fifo = seed % 5 == 1
+        return cls(to_lambda=seed % 3 == 2 and not fifo, large=seed % 7 == 3 and not fifo, fifo=fifo)
+
+
+def bodies_of(kind: Kind, rng: random.Random) -> list[dict[str, Any]]:
+    if kind.large:  # a batch of them passes SQS's 1 MiB: the engine sizes its batches by bytes
+        return [{"n": n, "pad": "x" * rng.randint(100_000, 300_000)} for n in range(rng.randint(20, 60))]
+    count = rng.randint(150, 450)
+    if not kind.fifo:
+        return [{"n": n, "pad": "x" * rng.randint(0, 50)} for n in range(count)]
+    groups = [f"customer-{g}" for g in range(rng.randint(1, 12))]
+    bodies = [
+        {"n": n, "pad": "x" * rng.randint(0, 50), "group": rng.choice(groups), "skip": False}
+        for n in range(count)
+    ]
+    # A few skipped in each group: ten at a group's head would hide the rest of it from every receive
+    # (the redrive says so; test_redrive_hardening covers it).
+    for group in groups:
+        members = [body for body in bodies if body["group"] == group]
+        for body in rng.sample(members, min(len(members), rng.randint(0, 5))):
+            body["skip"] = True
+    return bodies
+
+
 @pytest.mark.parametrize("seed", range(PLANS))
 def test_no_message_is_lost_whatever_fails_and_wherever_the_process_dies(seed: int) -> None:
     rng = random.Random(seed)
+    kind = Kind.of(seed)
     clock = [1000.0]
-    sqs = FakeSqs(clock)
-    target, dlq = sqs.create("orders"), sqs.create("orders-dlq")
-    to_lambda = seed % 3 == 2  # a third of the plans replay a Lambda DLQ by async invocation
-    count = rng.randint(150, 450)
-    bodies = {json.dumps({"n": n, "pad": "x" * rng.randint(0, 50)}) for n in range(count)}
-    for number, body in enumerate(sorted(bodies)):
+    suffix = ".fifo" if kind.fifo else ""
+    sqs = FakeSqs(clock, source=f"orders{suffix}")
+    target, dlq = sqs.create(f"orders{suffix}"), sqs.create(f"orders-dlq{suffix}")
+    messages = bodies_of(kind, rng)
+    bodies = {json.dumps(message) for message in messages}
+    for number, message in enumerate(messages):
         sqs.put(
             dlq,
-            body,
-            dlq_attributes(number) if to_lambda else {"n": {"DataType": "String", "StringValue": "1"}},
+            json.dumps(message),
+            dlq_attributes(number) if kind.to_lambda else {"n": {"DataType": "String", "StringValue": "1"}},
+            group=message.get("group"),
         )
+    skipped = {json.dumps(m) for m in messages if m.get("skip")}
     plan = FaultPlan(rng, crash_at=rng.randint(1, 120) if rng.random() < 0.9 else None)
     invoked = FaultyLambda(plan)
     allowed = RedriveTargets(queues=frozenset({target}), functions=frozenset({FUNCTION}))
     source = (
         {"type": "lambda_dlq", "queue_url": dlq, "function": FUNCTION}
-        if to_lambda
+        if kind.to_lambda
         else {"type": "sqs_dlq", "queue_url": dlq}
     )
+    concurrency = rng.randint(1, 4)
     raw = {
         "source": source,
         "dry_run": False,
-        "concurrency": rng.randint(1, 4),
+        "concurrency": concurrency,
         "stop_after_consecutive_failures": 10_000,
-        "filter": {"since": "2000-01-01T00:00:00Z"},  # a filter: the engine's own move, not SQS's task
+        # A filter: the engine's own move, not SQS's task (and in FIFO plans, some messages skipped).
+        "filter": {"payload_predicate": "!skip"} if kind.fifo else {"since": "2000-01-01T00:00:00Z"},
     }
     request = parse_redrive_request(raw, allowed)
 
@@ -357,28 +447,45 @@ def test_no_message_is_lost_whatever_fails_and_wherever_the_process_dies(seed: i
             return None
 
     reports = []
-    # The operator runs it again until the DLQ is empty, or nothing more moves when SQS refuses some for good
-    # (a message whose every retry failed is reported and stays: the next run takes it again).
-    for _ in range(12):
+    crashes = 0
+    # The operator runs it again until the DLQ holds only what the filter skips, or nothing more moves
+    # when SQS refuses some for good (a message whose every retry failed is reported and stays: the next
+    # run takes it again; in a FIFO group, nothing after it moves until it does).
+    for _ in range(30 if kind.fifo else 12):
         report = run()
         if report is not None:
             reports.append(report)
         if plan.crashed:  # the process is restarted: no more crashes, same faults otherwise
             plan.crashed, plan.crash_at = False, None
+            crashes += 1
         clock[0] += 2000  # past every visibility timeout the runs set
-        if not sqs.all(dlq) or (report is not None and report.moved == 0 and plan.permanent > 0):
+        if {m.body for m in sqs.all(dlq)} <= skipped or (
+            report is not None and report.moved == 0 and plan.permanent > 0
+        ):
             break
 
-    delivered = invoked.accepted if to_lambda else [m.body for m in sqs.all(target)]
+    delivered = invoked.accepted if kind.to_lambda else [m.body for m in sqs.all(target)]
     still_in_dlq = [m.body for m in sqs.all(dlq)]
     # Zero lost: every message is in its target or still in its DLQ
     assert bodies <= set(delivered) | set(still_in_dlq)
     assert set(delivered) | set(still_in_dlq) <= bodies  # and nothing else appeared
-    # Every duplicate delivery was counted (a crash's duplicate by the run after it)
+    assert not skipped & set(delivered)  # what the filter skips stays
+    # Every duplicate delivery was counted, or left by the crash: at most the batches in hand then
+    # (SQS's FIFO deduplication drops a re-send only within five minutes of the first)
     duplicates = len(delivered) - len(set(delivered))
-    assert duplicates <= sum(r.suspected_duplicates for r in reports)
+    assert duplicates <= sum(r.suspected_duplicates for r in reports) + crashes * concurrency * 10
     # Nothing stays invisible for ever: everything left in the DLQ is visible again
     assert len(sqs.visible(dlq)) == len(still_in_dlq)
-    # Without permanent refusals the DLQ empties
+    # Each FIFO group arrived in its order (a re-send after a crash repeats what came before it)
+    if kind.fifo:
+        for group in {m["group"] for m in messages}:
+            arrived = [
+                json.loads(body)["n"]
+                for body in dict.fromkeys(delivered)
+                if json.loads(body)["group"] == group
+            ]
+            assert arrived == sorted(arrived), f"group {group} out of order: {arrived}"
+    # Without permanent refusals the DLQ empties of all but what the filter skips
     if plan.permanent == 0.0:
-        assert still_in_dlq == [], f"left in the DLQ after {len(reports)} runs: {len(still_in_dlq)}"
+        left = set(still_in_dlq) - skipped
+        assert not left, f"left in the DLQ after {len(reports)} runs: {len(left)}"

@@ -414,6 +414,23 @@ def test_the_payload_is_read_only_when_a_predicate_needs_it() -> None:
             {"source": {"type": "ledger", "filter": {"since": "1900-01-01T00:00:00Z"}}},
             "source.ledger.filter: since is before AWS Lambda's launch (2014-11-13)",
         ),
+        # Compiled, then crashed the run at evaluation with RecursionError (issue 15, finding 7).
+        (
+            {
+                "source": {"type": "sqs_dlq", "queue_url": DLQ},
+                "filter": {"payload_predicate": " || ".join(["a"] * 500)},
+            },
+            "filter.payload_predicate: not a JMESPath expression (nested too deep",
+        ),
+        # The ledger walked millions of empty days (issue 15, finding 5).
+        (
+            {"source": {"type": "ledger", "filter": {"until": "9999-12-31T00:00:00Z"}}},
+            "source.ledger.filter: until is in the future",
+        ),
+        (
+            {"source": {"type": "ledger", "filter": {"since": "2999-01-01T00:00:00Z"}}},
+            "source.ledger.filter: since is in the future",
+        ),
         # pydantic took "false", "no" and 0 for false: a real run nobody asked for with JSON's false.
         (
             {"source": {"type": "sqs_dlq", "queue_url": DLQ}, "dry_run": "false"},

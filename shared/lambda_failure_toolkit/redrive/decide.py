@@ -1,0 +1,117 @@
+"""Deciding what to do with one failure: whether the request selects it, where it goes, and whether
+it can go there at all. The source kinds share this; each adds what only it knows (sqs_dlq,
+lambda_dlq, destination_queue, ledger_source).
+"""
+
+from collections.abc import Callable
+
+from pydantic import JsonValue
+
+from lambda_failure_toolkit.failures import FailureKind
+from lambda_failure_toolkit.ledger import LedgerEntry, RehydrationStatus
+from lambda_failure_toolkit.redrive.request import RedriveRequest
+from lambda_failure_toolkit.redrive.run import Services
+from lambda_failure_toolkit.redrive.work import (
+    Decision,
+    FailureFacts,
+    FunctionTarget,
+    Refuse,
+    Skip,
+    Work,
+    dumps,
+)
+
+__all__ = ["Decider"]
+
+
+class Decider:
+    """The request's filter and target rules, and the deployment's allow-list, for one run."""
+
+    def __init__(
+        self, services: Services, request: RedriveRequest, search: Callable[[str], bool] | None
+    ) -> None:
+        self._services = services
+        self.request = request
+        self._search = search
+
+    def selects(self, facts: FailureFacts) -> bool:
+        """Raises PatternTimeoutError when the error_message_pattern backtracks on this failure."""
+        return self.request.filter.selects(
+            kind=facts.kind,
+            condition=facts.condition,
+            error_type=facts.error_type,
+            error_message=facts.error_message,
+            occurred_at=facts.occurred_at,
+            payload=lambda: (facts.has_payload, facts.payload),
+            search=self._search,
+        )
+
+    def function_of(self, facts: FailureFacts, *, stream: bool = False) -> FunctionTarget | None:
+        """The target override, or else the function (and qualifier) that failed."""
+        if self.request.target and self.request.target.function:
+            return FunctionTarget(self.request.target.function, stream=stream)
+        if facts.function_arn is None:
+            return None
+        return FunctionTarget(facts.function_arn, facts.qualifier, stream=stream)
+
+    def refused(self, target: FunctionTarget) -> Refuse | None:
+        if self._services.restrict and not self._services.targets.allows_function(target.function):
+            return Refuse(f"target not allowed: {target.function} is not in the allow-list", str(target))
+        return None
+
+    def event(self, facts: FailureFacts, target: FunctionTarget | None, body: str | None = None) -> Decision:
+        """An async failure or a Lambda DLQ message (from a queue or the ledger): invoke its event again.
+        `body`: the event's exact text when the source has it (a DLQ message's body)."""
+        if not self.selects(facts):
+            return Skip()
+        if target is None:
+            return Refuse(
+                "no target: a Lambda DLQ message does not name the function that failed; give target.function"
+            )
+        if refusal := self.refused(target):
+            return refusal
+        if not facts.has_payload:
+            return Refuse(
+                f"no payload: the record ({facts.condition or 'DLQ'}) does not carry the event, "
+                "so there is nothing to replay",
+                str(target),
+            )
+        return Work(
+            id=facts.failure_id,
+            target=target,
+            body=body if body is not None else facts.event(),
+            group=facts.group(target),
+        )
+
+    def entry(self, entry: LedgerEntry) -> Decision:
+        """A ledger entry: its event invoked again, or its stream batch sent to its processor."""
+        facts = FailureFacts.of(entry)
+        if entry.kind is not FailureKind.STREAM:
+            decision = self.event(facts, self.function_of(facts))
+        elif not self.selects(facts):
+            decision = Skip()
+        else:
+            target = self.function_of(facts, stream=True)
+            assert target is not None  # noqa: S101 -- a stream record always names its function
+            decision = self.refused(target) or self._stream_work(entry, facts, target)
+        if isinstance(decision, Work):
+            decision.failure_id = entry.failure_id
+        return decision
+
+    def _stream_work(self, entry: LedgerEntry, facts: FailureFacts, target: FunctionTarget) -> Decision:
+        if entry.rehydration_status is RehydrationStatus.FROM_PAYLOAD and entry.has_payload:
+            body = facts.event()  # an S3 destination's record carried the batch event itself
+        elif entry.records:
+            body = dumps({"Records": [self._as_delivered(record) for record in entry.records]})
+        else:
+            why = f": {entry.rehydration_reason}" if entry.rehydration_reason else ""
+            return Refuse(
+                f"no records: the stream's records were not read back ({entry.rehydration_status.value}{why})",
+                str(target),
+            )
+        return Work(id=entry.failure_id, target=target, body=body, group=facts.group(target))
+
+    def _as_delivered(self, record: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        if record.get("eventSource") != "aws:kinesis" or "invokeIdentityArn" in record:
+            return record
+        return {**record, "invokeIdentityArn": self._services.identity()}
