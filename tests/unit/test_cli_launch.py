@@ -61,6 +61,9 @@ def test_nothing_outside_the_cli_package_imports_it() -> None:
                 if isinstance(node, ast.Import)
                 else []
             )
-            if any(name.startswith("lambda_failure_toolkit.cli") for name in names):
+            if any(
+                name == "lambda_failure_toolkit.cli" or name.startswith("lambda_failure_toolkit.cli.")
+                for name in names
+            ):
                 importers.append(str(path.relative_to(LIBRARY)))
     assert importers == []
