@@ -26,7 +26,7 @@ class FakeAws:
     def sqs(self) -> Any:
         return FakeSqs()
 
-    def lambda_client(self, config: Any = None) -> Any:
+    def lambda_client(self) -> Any:
         return object()  # the engine is a fake: it never invokes
 
     def caller_arn(self) -> str:

@@ -48,6 +48,26 @@ def test_every_client_the_wiring_builds_leaves_retries_to_retry_policy(
             assert config.read_timeout == (INVOKE_READ_TIMEOUT_S if service == "lambda" else READ_TIMEOUT_S)
 
 
+def test_the_dlq_tools_engine_clients_leave_retries_to_retry_policy_too(
+    aws: dict[str, Any], mocker: Any
+) -> None:
+    from lambda_failure_toolkit.cli.dlq.session import AwsSession
+
+    built = mocker.spy(botocore.session.Session, "create_client")
+    session = AwsSession(region="eu-west-1", endpoint_url=None)
+    session.sqs()
+    session.lambda_client()
+    session.ledger("failure-ledger-test", "failure-ledger-test")
+    configs = {
+        (call.args[1] if len(call.args) > 1 else call.kwargs["service_name"]): call.kwargs["config"]
+        for call in built.call_args_list
+    }
+    assert set(configs) == {"sqs", "lambda", "dynamodb", "s3"}
+    for service, config in configs.items():
+        assert config.retries["total_max_attempts"] == 1, service
+        assert config.read_timeout == (INVOKE_READ_TIMEOUT_S if service == "lambda" else READ_TIMEOUT_S)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0

@@ -5,9 +5,8 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
@@ -26,13 +25,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 __all__ = ["EngineFactory", "Outcome", "invoke", "redrive"]
-
-_INVOKE_TIMEOUT: Final = Config(
-    # The function may run 15 minutes; a retried RequestResponse invoke would run the redrive twice.
-    read_timeout=905,
-    connect_timeout=10,
-    retries={"total_max_attempts": 1},
-)
 
 
 class EngineFactory(Protocol):
@@ -124,7 +116,7 @@ def redrive(
 
 def invoke(request: RedriveRequest, *, function_name: str, aws: AwsSession, err: TextIO) -> Outcome:
     event = request.model_dump(mode="json", exclude_defaults=True) | {"dry_run": request.dry_run}
-    client = aws.lambda_client(_INVOKE_TIMEOUT)
+    client = aws.lambda_client()  # one attempt: a retried invoke would run the redrive twice
     print(f"dlq: invoking {function_name} and waiting for its report (up to 15 minutes)", file=err)
     try:
         response = client.invoke(

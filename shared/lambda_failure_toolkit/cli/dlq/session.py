@@ -1,14 +1,16 @@
 """The AWS clients of one `dlq` command: the operator's credentials (boto3's default chain, or a
-profile), a region and, for an emulator, an endpoint."""
+profile), a region and, for an emulator, an endpoint. The engine's are built as the function's are
+(`lambda_failure_toolkit.clients`: botocore's retries off, explicit timeouts), so that its
+`RetryPolicy` alone retries, within the run's deadline."""
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import InvalidRegionError
 
 from lambda_failure_toolkit.cli.dlq.errors import RefusedError
+from lambda_failure_toolkit.clients import INVOKE_READ_TIMEOUT_S, client, dynamodb_resource
 from lambda_failure_toolkit.ledger import FailureLedger
 
 if TYPE_CHECKING:
@@ -30,11 +32,18 @@ class AwsSession:
         return self._session.region_name
 
     def sqs(self) -> "SQSClient":
-        return self._checked(lambda: self._session.client("sqs", endpoint_url=self._endpoint_url))
+        return self._checked(lambda: client("sqs", session=self._session, endpoint_url=self._endpoint_url))
 
-    def lambda_client(self, config: Config | None = None) -> "LambdaClient":
+    def lambda_client(self) -> "LambdaClient":
+        """For Invoke: one attempt a call (a retried RequestResponse invoke would run its function
+        twice), and reads as long as a function may run."""
         return self._checked(
-            lambda: self._session.client("lambda", endpoint_url=self._endpoint_url, config=config)
+            lambda: client(
+                "lambda",
+                session=self._session,
+                endpoint_url=self._endpoint_url,
+                read_timeout_s=INVOKE_READ_TIMEOUT_S,
+            )
         )
 
     def cloudformation(self) -> Any:
@@ -45,8 +54,10 @@ class AwsSession:
         return str(sts.get_caller_identity()["Arn"])
 
     def ledger(self, table: str, bucket: str) -> FailureLedger:
-        dynamodb = self._checked(lambda: self._session.resource("dynamodb", endpoint_url=self._endpoint_url))
-        s3 = self._checked(lambda: self._session.client("s3", endpoint_url=self._endpoint_url))
+        dynamodb = self._checked(
+            lambda: dynamodb_resource(session=self._session, endpoint_url=self._endpoint_url)
+        )
+        s3 = self._checked(lambda: client("s3", session=self._session, endpoint_url=self._endpoint_url))
         return FailureLedger(dynamodb.Table(table), s3, bucket)
 
     def _checked[T](self, build: Callable[[], T]) -> T:
