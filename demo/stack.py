@@ -68,6 +68,16 @@ class Stack:
             self._clients[service] = self.session.client(service, endpoint_url=self.account.url)  # type: ignore[call-overload]
         return self._clients[service]
 
+    def queue_depth(self, url: str) -> int:
+        """Messages in the queue, visible or held by a reader."""
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
     def remote_invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         """`sam remote invoke <function> --stack-name <stack>` with `event`: the function's JSON answer."""
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as request:

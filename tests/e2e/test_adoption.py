@@ -20,15 +20,6 @@ from tests.e2e.conftest import FOREIGN_ARNS, TOOLKIT_STAGE
 from tests.events import load_event
 
 
-def _depth(stack: Stack, url: str) -> int:
-    attributes = stack.client("sqs").get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
-
-
 def _visible(stack: Stack, url: str) -> list[dict[str, Any]] | None:
     messages = (
         stack.client("sqs")
@@ -171,7 +162,7 @@ def test_a_target_not_passed_is_refused_with_nothing_touched(
 ) -> None:
     dlq_url = foreign.outputs["ShipmentsDLQUrl"]
     wait_for("the shipment in its DLQ", lambda: _visible(foreign, dlq_url), timeout_s=90)
-    before = (_depth(foreign, dlq_url), _depth(foreign, foreign.outputs["NotificationsDLQUrl"]))
+    before = (foreign.queue_depth(dlq_url), foreign.queue_depth(foreign.outputs["NotificationsDLQUrl"]))
     # A queue of the application that was not passed as a redrive target...
     to_queue = toolkit.remote_invoke(
         "RedriveFunction",
@@ -196,4 +187,7 @@ def test_a_target_not_passed_is_refused_with_nothing_touched(
     for report in (to_queue, to_function):
         assert report["status"] == "rejected", report
         assert any("is not in the allow-list" in problem for problem in report["problems"]), report
-    assert (_depth(foreign, dlq_url), _depth(foreign, foreign.outputs["NotificationsDLQUrl"])) == before
+    assert (
+        foreign.queue_depth(dlq_url),
+        foreign.queue_depth(foreign.outputs["NotificationsDLQUrl"]),
+    ) == before

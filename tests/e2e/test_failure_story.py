@@ -24,15 +24,6 @@ from lambda_failure_toolkit.ledger import RedriveStatus
 from lambda_failure_toolkit.redrive.report import RedriveReport, RunStatus
 
 
-def _queue_depth(stack: Stack, url: str) -> int:
-    attributes = stack.client("sqs").get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
-
-
 def test_the_good_messages_of_a_batch_apply_and_the_poison_one_is_parked_after_max_receive_count(
     stack: Stack, sqs_batch: SqsBatch
 ) -> None:
@@ -44,7 +35,7 @@ def test_the_good_messages_of_a_batch_apply_and_the_poison_one_is_parked_after_m
     # Received exactly maxReceiveCount times by the function, then moved: not lost, not retried forever.
     assert sqs_batch.max_receive_count == int(DEMO_PARAMETERS["SqsMaxReceiveCount"])
     assert sqs_batch.parked_receive_count == sqs_batch.max_receive_count
-    assert _queue_depth(stack, stack.outputs["OrdersQueueUrl"]) == 0
+    assert stack.queue_depth(stack.outputs["OrdersQueueUrl"]) == 0
 
     told = io.StringIO()
     tell_sqs_batch(told, sqs_batch)
@@ -139,7 +130,7 @@ def test_the_function_refuses_a_target_outside_its_allow_list_and_moves_nothing(
     )
     assert report["status"] == "rejected"
     assert any("allow" in problem for problem in report["problems"]), report["problems"]
-    assert _queue_depth(stack, dlq_url) == 1
+    assert stack.queue_depth(dlq_url) == 1
 
 
 def test_the_command_line_tool_redrives_the_parked_message_back_to_its_queue(
@@ -173,7 +164,7 @@ def test_the_command_line_tool_redrives_the_parked_message_back_to_its_queue(
     assert dlq(arguments, out=out, err=io.StringIO()) == 0
     dry_run = RedriveReport.model_validate_json(out.getvalue())
     assert (dry_run.dry_run, dry_run.would_move, dry_run.moved) == (True, 1, 0)
-    assert _queue_depth(stack, dlq_url) == 1
+    assert stack.queue_depth(dlq_url) == 1
 
     out = io.StringIO()
     err = io.StringIO()
@@ -181,7 +172,7 @@ def test_the_command_line_tool_redrives_the_parked_message_back_to_its_queue(
     report = RedriveReport.model_validate_json(out.getvalue())
     assert (report.moved, report.failed) == (1, 0)
     # Sent back to its queue and gone from the DLQ: the function needs 2 receives, 10 s apart, to fail it again.
-    assert _queue_depth(stack, dlq_url) == 0
+    assert stack.queue_depth(dlq_url) == 0
     # Still poison, so the function fails it again and SQS parks it again, unchanged: nothing is lost.
     parked = wait_for(
         "the poison message back in the DLQ",
