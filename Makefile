@@ -32,7 +32,7 @@ CFN_LINT_VERSION := 1.58.0
 SAM_TRANSLATOR_VERSION := 1.115.0
 SCAN_STAMP := $(SCAN_VENV)/.installed-$(CHECKOV_VERSION)-$(CFN_LINT_VERSION)-$(SAM_TRANSLATOR_VERSION)
 
-.PHONY: help demo sam-venv ministack-venv test-e2e venv scan-venv inspect lint format typecheck scan permissions unit unit-py312 test-fast test-sam-local test pr bench-redrive clean
+.PHONY: help invoke demo sam-venv ministack-venv test-e2e venv scan-venv inspect lint format typecheck scan permissions unit unit-py312 test-fast test-sam-local test pr bench-redrive clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,8 +58,8 @@ format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: $(STAMP)  ## mypy --strict on the library, the handlers, the sample domain and the demo
-	$(BIN)/mypy shared/lambda_failure_toolkit handlers orders demo
+typecheck: $(STAMP)  ## mypy --strict on the library, the handlers, the sample domain, the demo and make invoke
+	$(BIN)/mypy shared/lambda_failure_toolkit handlers orders demo local_invoke
 
 $(SCAN_STAMP):
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install CPython 3.13 (or run make PYTHON=/path/to/python3.13)"; exit 1; }
@@ -92,6 +92,12 @@ unit-py312: $(STAMP312)  ## the unit tier on Python 3.12, the other Lambda runti
 
 test-fast: lint typecheck scan unit-py312 $(SAM_STAMP) $(MINISTACK_STAMP)  ## every gate but the sam local invoke tier (no Docker needed)
 	$(LOCAL_ACCOUNT) SCAN_PYTHON=$(SCAN_VENV)/bin/python $(BIN)/pytest -m "not sam_local" --cov --cov-report=term
+
+# The arguments are checked before Docker is brought up, so that a mistyped name costs a second.
+INVOKE_ARGS = "$(FUNCTION)" "$(EVENT)" $(foreach assignment,$(VARS),--set "$(assignment)")
+invoke: $(STAMP)  ## sam local invoke FUNCTION with EVENT (VARS="NAME=value") against a local account on 127.0.0.1; alone: the functions and their sample events
+	@$(BIN)/python -m local_invoke $(INVOKE_ARGS) --check
+	@if [ -n "$(FUNCTION)$(EVENT)" ]; then scripts/with-sam-local $(BIN)/python -m local_invoke $(INVOKE_ARGS); fi
 
 test-sam-local: $(STAMP)  ## sam build + sam local invoke of every function with every sample event
 	scripts/with-sam-local $(BIN)/pytest -m sam_local -p no:cacheprovider
