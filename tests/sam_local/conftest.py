@@ -1,100 +1,42 @@
-"""The `sam local invoke` tier: `sam build`, then each function in its Lambda container, against a
-moto server on 127.0.0.1 holding the template's tables and the failure queue.
+"""The `sam local invoke` tier: `sam build --cached`, then the functions in their Lambda containers
+against `make invoke`'s local account (local_invoke/: a moto server on 127.0.0.1 holding the
+templates' stores, each function's environment computed from the templates).
+
+Two ways in. Most cases invoke warm containers of one `sam local start-lambda` (a container per
+function, reused: about 1 s a case instead of 10), with the account reset before each case. A true
+`sam local invoke` per function kind, and per row of events/README.md that sets variables, runs
+through `make invoke` itself (test_invoke_command.py), as a user runs it.
 
 Needs the SAM CLI and a Docker engine. On these offline machines `make test-sam-local` brings both
 up with ../shared/tools/sam-local; elsewhere, a normal SAM CLI and Docker do (the functions reach
 127.0.0.1 through host networking: SAM_DOCKER_NETWORK=host).
 """
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from botocore.config import Config
 from pytest_socket import enable_socket
 
-from tests.template import table_definition
+from local_invoke.account import CREDENTIALS, LocalAccount, running_moto_server
+from local_invoke.functions import environment, functions
+from local_invoke.index import EVENTS
+from local_invoke.sam import sam_environment
+from local_invoke.samples import prepare
+from local_invoke.template import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "eu-west-1",
-}
-TABLES = {
-    "OrdersTable": "orders-local",
-    "IdempotencyTable": "orders-idempotency-local",
-    "LedgerTable": "failure-ledger-local",
-}
-LEDGER_BUCKET = "failure-ledger-local"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class LocalAws:
-    endpoint: str
-    failure_queue_url: str = ""
-    alert_topic_arn: str = ""
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
-
-    def resource(self, service: str) -> Any:
-        return boto3.resource(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
-
-    def reset(self) -> None:
-        """Empty account, then the template's tables and the failure queue: every case starts alike."""
-        import urllib.request
-
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST"))  # noqa: S310 -- loopback
-        dynamodb = self.client("dynamodb")
-        for logical_id, name in TABLES.items():
-            dynamodb.create_table(**table_definition(logical_id, name))
-        self.failure_queue_url = self.client("sqs").create_queue(QueueName="lambda-failures-local")[
-            "QueueUrl"
-        ]
-        self.client("s3").create_bucket(
-            Bucket=LEDGER_BUCKET,
-            CreateBucketConfiguration={"LocationConstraint": CREDENTIALS["AWS_DEFAULT_REGION"]},
-        )
-        self.alert_topic_arn = self.client("sns").create_topic(Name="lambda-failure-alerts-local")["TopicArn"]
-
-
-@pytest.fixture(scope="session")
-def local_aws() -> Iterator[LocalAws]:
-    enable_socket()
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield LocalAws(endpoint=f"http://127.0.0.1:{port}")
-    finally:
-        server.stop()
+__all__ = ["ROOT"]
 
 
 @pytest.fixture(scope="session")
@@ -105,66 +47,111 @@ def sam_build() -> Path:
             f"the sam local invoke tier needs {' and '.join(missing)} on PATH: run it with `make test-sam-local` "
             "(which sets them up on these machines), or install the SAM CLI and Docker"
         )
+    # --cached as `make invoke` builds, so that its runs here find the build done.
     result = subprocess.run(
-        ["sam", "build"],
+        ["sam", "build", "--cached"],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
+        env=sam_environment(),
     )
     assert result.returncode == 0, f"sam build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return ROOT / ".aws-sam" / "build" / "template.yaml"
 
 
-@dataclass
-class Invocation:
-    stdout: str
-    stderr: str
-
-    @property
-    def response(self) -> Any:
-        """The function's answer: the last line of stdout (`sam local invoke` exits 0 even on errors)."""
-        lines = [line for line in self.stdout.strip().splitlines() if line.strip()]
-        assert lines, f"no response from the function; stderr:\n{self.stderr[-4000:]}"
-        return json.loads(lines[-1])
+@pytest.fixture(scope="session")
+def local_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAccount]:
+    enable_socket()
+    with running_moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        account = LocalAccount(server.endpoint)
+        account.create_stores()
+        yield account
 
 
-@pytest.fixture
-def invoke(sam_build: Path, local_aws: LocalAws, tmp_path: Path) -> Any:
-    local_aws.reset()
+def _port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
-    def run(function: str, event_file: str, env: dict[str, str] | None = None) -> Invocation:
-        variables = {
-            "AWS_ENDPOINT_URL": local_aws.endpoint,
-            "ORDERS_TABLE_NAME": TABLES["OrdersTable"],
-            "IDEMPOTENCY_TABLE_NAME": TABLES["IdempotencyTable"],
-            "FAILURE_QUEUE_URL": local_aws.failure_queue_url,
-            "LEDGER_TABLE_NAME": TABLES["LedgerTable"],
-            "LEDGER_BUCKET_NAME": LEDGER_BUCKET,
-            "ALERT_TOPIC_ARN": local_aws.alert_topic_arn,
-        } | (env or {})
-        env_file = tmp_path / "env.json"
-        env_file.write_text(json.dumps({function: variables}))
-        result = subprocess.run(
+
+def _stop(process: "subprocess.Popen[bytes]") -> None:
+    """By its PID: SIGTERM (it removes its containers), SIGKILL after 30 s."""
+    for sig, wait_s in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
+        if process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=wait_s)
+
+
+@pytest.fixture(scope="session")
+def warm_lambda(
+    sam_build: Path, local_account: LocalAccount, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """A Lambda client of `sam local start-lambda` on 127.0.0.1, warm containers made on first use.
+    It serves a copy of the build: `make invoke`'s own `sam build` rewrites .aws-sam/build, which
+    would pull the code from under a running container."""
+    work = tmp_path_factory.mktemp("start-lambda")
+    build = shutil.copytree(sam_build.parent, work / "build", symlinks=True)
+    env_vars = work / "env-vars.json"
+    # The account's names and URLs survive its resets: one environment serves every case.
+    env_vars.write_text(json.dumps({f.logical_id: environment(f, local_account.sample) for f in functions()}))
+    port = _port()
+    with (work / "start-lambda.log").open("wb") as log:
+        process = subprocess.Popen(
             [
                 "sam",
                 "local",
-                "invoke",
-                function,
-                "-e",
-                str(ROOT / "events" / event_file),
+                "start-lambda",
+                "--template",
+                str(build / "template.yaml"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--warm-containers",
+                "LAZY",
                 "--env-vars",
-                str(env_file),
+                str(env_vars),
             ],
             cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-            env=os.environ | CREDENTIALS,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=sam_environment(),
         )
-        assert result.returncode == 0, result.stderr[-4000:]
-        return Invocation(result.stdout, result.stderr)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            assert process.poll() is None, (work / "start-lambda.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "sam local start-lambda did not listen within 120 s"
+            time.sleep(0.2)
+        yield boto3.client(
+            "lambda",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name=CREDENTIALS["AWS_REGION"],
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(read_timeout=900, retries={"total_max_attempts": 1}),
+        )
+    finally:
+        _stop(process)
+
+
+@pytest.fixture
+def invoke(warm_lambda: Any, local_account: LocalAccount) -> Callable[[str, str], Any]:
+    """(function, event under events/) -> the function's response, from an account reset to the
+    templates' empty stores (and, for the redrive, what its requests redrive). An `errorType` in
+    it is a function error: start-lambda leaves out the FunctionError header."""
+
+    def run(function: str, event: str) -> Any:
+        local_account.reset()
+        prepare(function, local_account)
+        answer = warm_lambda.invoke(FunctionName=function, Payload=(EVENTS / event).read_bytes())
+        return json.loads(answer["Payload"].read())
 
     return run

@@ -1,22 +1,29 @@
-"""Every function, every sample event, in its Lambda container: the exact responses."""
+"""Every function, every sample event, in its Lambda container (warm): the exact responses, and
+what the function wrote from inside the container."""
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lambda_failure_toolkit.failures import UnrecognizedFailureError, parse_failure
+from local_invoke.account import LocalAccount
 from tests.events import load_event
 from tests.function_events import ASYNC_CASES, BATCH_CASES, REDRIVE_CASES, AsyncCase, BatchCase, RedriveCase
-from tests.redrive_seed import ENVIRONMENT, ORDERS_DLQ, ORDERS_QUEUE, queue_url, seed
-from tests.sam_local.conftest import LEDGER_BUCKET, ROOT, TABLES, LocalAws
+from tests.sam_local.conftest import ROOT
+
+Invoke = Callable[[str, str], Any]
 
 
-@pytest.mark.parametrize("case", BATCH_CASES, ids=lambda c: f"{c.function}:{c.event}{'+' if c.env else ''}")
-def test_batch_function(case: BatchCase, invoke: Any, local_aws: LocalAws) -> None:
-    invocation = invoke(case.function, case.event, dict(case.env))
-    assert invocation.response == case.expected()
+# The cases that set variables of their own run through `make invoke` (test_invoke_command.py):
+# the warm containers hold the templates' values.
+@pytest.mark.parametrize(
+    "case", [c for c in BATCH_CASES if not c.env], ids=lambda c: f"{c.function}:{c.event}"
+)
+def test_batch_function(case: BatchCase, invoke: Invoke, local_account: LocalAccount) -> None:
+    assert invoke(case.function, case.event) == case.expected()
     if case.function == "FailureConsumerFunction":
         # One ledger entry per failure the batch holds, written from inside the container.
         failure_ids = set()
@@ -25,13 +32,14 @@ def test_batch_function(case: BatchCase, invoke: Any, local_aws: LocalAws) -> No
                 failure_ids.add(parse_failure(record).failure_id)
             except UnrecognizedFailureError:
                 continue
-        items = local_aws.client("dynamodb").scan(TableName=TABLES["LedgerTable"])["Items"]
+        ledger = local_account.sample.nested["Toolkit"].store("LedgerTable").name
+        items = local_account.client("dynamodb").scan(TableName=ledger)["Items"]
         assert sorted(item["failure_id"]["S"] for item in items) == sorted(failure_ids)
 
 
 @pytest.mark.parametrize("case", ASYNC_CASES, ids=lambda c: c.event)
-def test_async_function(case: AsyncCase, invoke: Any, local_aws: LocalAws) -> None:
-    response = invoke(case.function, case.event).response
+def test_async_function(case: AsyncCase, invoke: Invoke, local_account: LocalAccount) -> None:
+    response = invoke(case.function, case.event)
     if case.status is None:
         # A transient failure is a function error: Lambda retries the event.
         assert response["errorType"] == case.error_type
@@ -39,37 +47,29 @@ def test_async_function(case: AsyncCase, invoke: Any, local_aws: LocalAws) -> No
     assert response["status"] == case.status
     if case.status == "rejected":
         assert response["errorType"] == case.error_type
-        messages = local_aws.client("sqs").receive_message(
-            QueueUrl=local_aws.failure_queue_url, MessageAttributeNames=["All"]
+        failure_queue = local_account.sample.nested["Toolkit"].store("FailureQueue")
+        messages = local_account.client("sqs").receive_message(
+            QueueUrl=failure_queue.ref, MessageAttributeNames=["All"]
         )["Messages"]
-        [failure] = [
-            parse_failure(m, source="arn:aws:sqs:eu-west-1:123456789012:lambda-failures-local")
-            for m in messages
-        ]
+        [failure] = [parse_failure(m, source=failure_queue.attributes["Arn"]) for m in messages]
         assert failure.condition == "PermanentFailure"
         assert failure.error is not None
         assert failure.error.type == case.error_type
 
 
 @pytest.mark.parametrize("case", REDRIVE_CASES, ids=lambda c: c.event)
-def test_redrive_function(case: RedriveCase, invoke: Any, local_aws: LocalAws) -> None:
-    sqs = local_aws.client("sqs")
-    seed(
-        sqs,
-        local_aws.resource("dynamodb").Table(TABLES["LedgerTable"]),
-        local_aws.client("s3"),
-        LEDGER_BUCKET,
-    )
-    response = invoke(case.function, case.event, ENVIRONMENT).response
-    moved = case.check(response)
+def test_redrive_function(case: RedriveCase, invoke: Invoke, local_account: LocalAccount) -> None:
+    moved = case.check(invoke(case.function, case.event))
+    sqs = local_account.client("sqs")
 
-    def visible(name: str) -> int:
+    def visible(logical_id: str) -> int:
         attributes = sqs.get_queue_attributes(
-            QueueUrl=queue_url(name), AttributeNames=["ApproximateNumberOfMessages"]
+            QueueUrl=local_account.sample.store(logical_id).ref,
+            AttributeNames=["ApproximateNumberOfMessages"],
         )
         return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
-    assert (visible(ORDERS_QUEUE), visible(ORDERS_DLQ)) == (moved, 3 - moved)
+    assert (visible("OrdersQueue"), visible("OrdersQueueDLQ")) == (moved, 3 - moved)
 
 
 @pytest.mark.parametrize("template", ["template.yaml", "toolkit/template.yaml"])
