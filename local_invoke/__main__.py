@@ -57,6 +57,8 @@ def _event_path(given: str) -> Path:
 
 
 def request_from(function_name: str, event: str, assignments: list[str]) -> Request:
+    if not (function_name or event):
+        raise UsageError("VARS set a function's variables: give FUNCTION and EVENT too")
     if not function_name:
         raise UsageError("give FUNCTION too, e.g. make invoke FUNCTION=SqsOrdersFunction EVENT=" + event)
     if not event:
@@ -102,7 +104,7 @@ def listing(out: TextIO) -> None:
 def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     try:
         arguments = _parser().parse_args(argv)
-        if not (arguments.function or arguments.event):
+        if not (arguments.function or arguments.event or arguments.set):
             listing(out)
             return 0
         request = request_from(arguments.function, arguments.event, arguments.set)

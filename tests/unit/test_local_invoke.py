@@ -163,6 +163,7 @@ def test_alone_it_lists_every_function_with_its_sample_events() -> None:
         (("SqsOrdersFunction", "README.md"), "EVENT README.md is not JSON"),
         (("SqsOrdersFunction", ""), "give EVENT too"),
         (("", "events/sqs/one_poison.json"), "give FUNCTION too"),
+        (("", "", "--set", "FIFO_SKIP_GROUP_ON_ERROR=true"), "give FUNCTION and EVENT too"),
         (("SqsOrdersFunction", "sqs/one_poison.json", "--set", "FOO=1"), "declares no variable FOO"),
         (("SqsOrdersFunction", "sqs/one_poison.json", "--set", "ORDERS_TABLE_NAME"), "NAME=VALUE"),
         (("SqsOrdersFunction", "sqs/one_poison.json", "--bogus"), "unrecognized arguments: --bogus"),
