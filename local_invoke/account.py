@@ -59,7 +59,7 @@ STORE_TYPES = {
     "AWS::Kinesis::Stream": "stream",
 }
 _QUEUE_ATTRIBUTES = ("FifoQueue", "ContentBasedDeduplication", "VisibilityTimeout", "MessageRetentionPeriod")
-TAP_PREFIX = "local-invoke-tap-"
+_TAP_PREFIX = "local-invoke-tap-"
 """A queue the account subscribes to each topic: moto keeps nothing published readable otherwise."""
 
 
@@ -209,11 +209,16 @@ class LocalAccount:
                 return Store(logical_id, kind, name, name, {"Arn": f"arn:aws:s3:::{name}"})
             case "topic":
                 return self._topic(stack, logical_id, properties, generated)
-        name = str(stack.resolve(properties.get("Name", generated)))
-        kinesis = self.client("kinesis")
-        kinesis.create_stream(StreamName=name, ShardCount=int(stack.resolve(properties.get("ShardCount", 1))))
-        arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
-        return Store(logical_id, kind, name, name, {"Arn": arn})
+            case _:
+                name = str(stack.resolve(properties.get("Name", generated)))
+                kinesis = self.client("kinesis")
+                kinesis.create_stream(
+                    StreamName=name, ShardCount=int(stack.resolve(properties.get("ShardCount", 1)))
+                )
+                arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
+                    "StreamARN"
+                ]
+                return Store(logical_id, kind, name, name, {"Arn": arn})
 
     def _table(self, stack: Stack, logical_id: str, properties: Mapping[str, Any], generated: str) -> Store:
         name = str(stack.resolve(properties.get("TableName", generated)))
@@ -239,11 +244,11 @@ class LocalAccount:
     def _topic(self, stack: Stack, logical_id: str, properties: Mapping[str, Any], generated: str) -> Store:
         name = str(stack.resolve(properties.get("TopicName", generated)))
         arn = self.client("sns").create_topic(Name=name)["TopicArn"]
-        self.taps[arn] = self.client("sqs").create_queue(QueueName=f"{TAP_PREFIX}{name}")["QueueUrl"]
+        self.taps[arn] = self.client("sqs").create_queue(QueueName=f"{_TAP_PREFIX}{name}")["QueueUrl"]
         self.client("sns").subscribe(
             TopicArn=arn,
             Protocol="sqs",
-            Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{TAP_PREFIX}{name}",
+            Endpoint=f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{_TAP_PREFIX}{name}",
             Attributes={"RawMessageDelivery": "true"},
         )
         return Store(logical_id, "topic", name, arn, {"TopicArn": arn, "TopicName": name})

@@ -86,7 +86,7 @@ def _store_changes(account: LocalAccount, store: Store, before: Snapshot, after:
             *(f"    + {key}" for key in added),
             *(f"    - {key}" for key in removed),
         ]
-    return []
+    return []  # a stream: no function here writes to one
 
 
 def _table_changes(

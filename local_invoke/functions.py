@@ -24,15 +24,17 @@ class Function:
 
     @property
     def template(self) -> Path:
-        if not self.nested_in:
-            return SAMPLE
-        location = str(load(SAMPLE)["Resources"][self.nested_in]["Properties"]["Location"])
-        return (ROOT / location).resolve()
+        return _nested_template(self.nested_in) if self.nested_in else SAMPLE
 
     @property
     def full_name(self) -> str:
         """As `sam local invoke` names it from the root template: Toolkit/RedriveFunction."""
         return f"{self.nested_in}/{self.logical_id}" if self.nested_in else self.logical_id
+
+
+def _nested_template(application: str) -> Path:
+    """The template of the sample's nested application `application` (a local `Location`)."""
+    return (ROOT / str(load(SAMPLE)["Resources"][application]["Properties"]["Location"])).resolve()
 
 
 def _function_ids(template: Path) -> list[str]:
@@ -48,8 +50,10 @@ def functions() -> list[Function]:
     found = [Function(logical_id) for logical_id in _function_ids(SAMPLE)]
     for logical_id, resource in load(SAMPLE)["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Application":
-            nested = Function("", logical_id).template
-            found += [Function(function_id, logical_id) for function_id in _function_ids(nested)]
+            found += [
+                Function(function_id, logical_id)
+                for function_id in _function_ids(_nested_template(logical_id))
+            ]
     return found
 
 
