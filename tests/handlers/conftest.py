@@ -16,6 +16,7 @@ from lambda_failure_toolkit.ledger.wiring import alert_publisher, failure_consum
 from lambda_failure_toolkit.redrive.wiring import redrive_engine
 from orders.wiring import _from_environment
 from tests.events import FIRST_HOP_DLQS
+from tests.first_hop import Account, build_account
 from tests.redrive_seed import ENVIRONMENT as REDRIVE_ENVIRONMENT
 from tests.redrive_seed import seed
 from tests.redrive_support import Queues
@@ -126,3 +127,10 @@ def orders(queues: Queues) -> tuple[str, str]:
     """A source queue and its DLQ."""
     source = queues.create("orders-test")
     return source, queues.create("orders-test-dlq", dlq_of=source)
+
+
+@pytest.fixture
+def account(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Account:
+    """The sample's async function, its EventBridge rule and SNS subscription each with a DLQ
+    (tests/first_hop.py), and the toolkit configured for them."""
+    return build_account(aws, monkeypatch)
