@@ -22,6 +22,7 @@ from lambda_failure_toolkit.ledger import LedgerFilter, RedriveStatus
 from lambda_failure_toolkit.ledger.wiring import failure_ledger
 from lambda_failure_toolkit.redrive.engine import Redrive
 from lambda_failure_toolkit.redrive.wiring import redrive_targets
+from tests.events import load_event
 from tests.first_hop import FUNCTION, RULE, Account, as_mapping_event, order
 from tests.handlers.conftest import handler_module
 from tests.lambda_context import FakeLambdaContext
@@ -246,3 +247,39 @@ def test_a_rule_targets_dlq_message_in_the_consumers_dlq_is_redriven_from_there_
     [call] = invoked.calls
     assert (call["FunctionName"], json.loads(call["Payload"])) == (account.function_arn, event)
     assert sqs.receive_message(QueueUrl=consumer_dlq).get("Messages") is None
+
+
+def test_a_filter_skips_undelivered_events_and_a_raw_message_is_refused_at_the_redrive(
+    account: Account, aws: dict[str, Any]
+) -> None:
+    remove_permissions()
+    account.hop.put_event(RULE, "shop.orders", "OrderPlaced", order("ord-fh-7"))
+    consume(account, "rule_dlq")
+    invoked = FakeLambda()
+    # A filter that selects throttles only leaves a missing permission's entry where it is
+    skipped = run_redrive(
+        {
+            "source": {"type": "ledger", "filter": {"source_arn": account.queues["rule_dlq"][1]}},
+            "filter": {"error_types": ["THROTTLING"]},
+            "dry_run": False,
+        },
+        invoked,
+    )
+    assert (skipped["skipped_by_filter"], skipped["moved"]) == (1, 0)
+    # A raw SNS message (a queue or HTTP subscriber's) is recorded, but no function's event can be made of it
+    raw = load_event("failures/first-hop/sns_subscription_raw.json")["Records"][0]
+    sqs = aws["sqs"]
+    url, arn = account.queues["subscription_dlq"]
+    sqs.send_message(QueueUrl=url, MessageBody=raw["body"])
+    consume(account, "subscription_dlq")
+    refused = run_redrive(
+        {
+            "source": {"type": "ledger", "filter": {"source_arn": arn}},
+            "target": {"function": account.function_arn},
+            "dry_run": False,
+        },
+        invoked,
+    )
+    assert refused["failed"] == 1
+    assert refused["failures"][0]["reason"].startswith("raw delivery: the DLQ holds the published message")
+    assert invoked.calls == []

@@ -250,3 +250,14 @@ def test_a_body_that_is_not_json_is_kept_as_text() -> None:
     assert failure.payload_json is None
     assert failure.request_id is None  # no event id to read: the DLQ message identifies it
     assert failure.failure_id == parse(json.dumps(record)).failure_id
+
+
+@pytest.mark.parametrize("body", ["order ord-1a2b3c placed", "[1, 2]", '"a string"'])
+def test_an_eventbridge_dlq_message_in_any_queue_whose_body_is_no_object_is_still_undelivered(
+    body: str,
+) -> None:
+    record = message("failures/first-hop/eventbridge_no_permissions.json") | {
+        "body": body,
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:not-named-first-hop",
+    }
+    assert parse_failure(record).kind is FailureKind.DELIVERY
