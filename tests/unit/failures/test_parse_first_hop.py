@@ -261,3 +261,13 @@ def test_an_eventbridge_dlq_message_in_any_queue_whose_body_is_no_object_is_stil
         "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:not-named-first-hop",
     }
     assert parse_failure(record).kind is FailureKind.DELIVERY
+
+
+def test_a_body_whose_source_or_detail_type_is_not_a_string_is_no_lambda_record() -> None:
+    # Found in review: a list or object there is unhashable, and the set lookup raised TypeError
+    body = json.dumps({"source": ["shop.orders"], "detail-type": {"a": 1}, "detail": {}})
+    record = message("failures/first-hop/eventbridge_no_permissions.json") | {
+        "body": body,
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:not-named-first-hop",
+    }
+    assert parse_failure(record).kind is FailureKind.DELIVERY
