@@ -55,8 +55,13 @@ def carries_failure_record(body: object) -> bool:
         return False
     if not isinstance(value, Mapping):
         return False
+    source, detail_type = value.get("source"), value.get("detail-type")
+    # Anything but a string is no Lambda event (and a list or an object could not be looked up in a set)
     return "requestContext" in value or (
-        value.get("source") in EVENTBRIDGE_SOURCES and value.get("detail-type") in EVENTBRIDGE_DETAIL_TYPES
+        isinstance(source, str)
+        and isinstance(detail_type, str)
+        and source in EVENTBRIDGE_SOURCES
+        and detail_type in EVENTBRIDGE_DETAIL_TYPES
     )
 
 
