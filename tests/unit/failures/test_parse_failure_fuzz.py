@@ -157,3 +157,13 @@ def test_deeply_nested_values_anywhere(data: st.DataObject, depth: int) -> None:
         return _deep(depth, node)
 
     _outcome(bury(value))
+
+
+@given(aws_like, st.booleans())
+def test_arbitrary_bodies_of_a_first_hop_dlq_message(body: Any, named: bool) -> None:
+    # EventBridge's attributes with any body, in a queue named first-hop or not
+    record = load_event("failures/first-hop/eventbridge_no_permissions.json")["Records"][0]
+    record = record | {"body": json.dumps(body)}
+    _outcome(record, first_hop_dlqs=FIRST_HOP_DLQS if named else frozenset())
+    sns = load_event("failures/first-hop/sns_subscription.json")["Records"][0] | {"body": json.dumps(body)}
+    _outcome(sns, first_hop_dlqs=FIRST_HOP_DLQS if named else frozenset())
