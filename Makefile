@@ -46,8 +46,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)  ## create .venv with the runtime and dev dependencies
 
+# The sample SNS subscriptions' DLQs (events/failures/first-hop/): nothing in their messages says what they are.
+SAMPLE_FIRST_HOP_DLQS := $(foreach queue,order-events-subscription-dlq-dev order-events-subscription-dlq-dev.fifo order-webhook-subscription-dlq-dev,--first-hop-dlq arn:aws:sqs:eu-west-1:123456789012:$(queue))
+
 inspect: $(STAMP)  ## parse every sample failure record in events/failures/ and show what each one is
-	@$(BIN)/failure-record $$(find events/failures -name '*.json' | sort) \
+	@$(BIN)/failure-record $(SAMPLE_FIRST_HOP_DLQS) $$(find events/failures -name '*.json' | sort) \
 		|| echo "(the lines before the table are sample records refused on purpose, with the reason given)"
 
 lint: $(STAMP)  ## ruff lint and format check

@@ -2,7 +2,7 @@
 templates (tables, queues, bucket, topics, stream) created from their own definitions.
 
 moto rather than ministack: it is in the project's venv already, starts in about a second, and
-its account id is the one the sample events name (decision log 45).
+its account id is the one the sample events name (decision log 52).
 """
 
 import contextlib

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lambda_failure_toolkit.failures import FailureRecord, UnrecognizedFailureError, parse_failure
-from tests.events import load_event
+from tests.events import FIRST_HOP_DLQS, load_event
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -56,7 +56,7 @@ def sqs_message(body: str, *, receive_count: int = 1) -> dict[str, Any]:
 
 def _parsed(raw: Any, source: str | None = None) -> tuple[FailureRecord, ...] | None:
     try:
-        return (parse_failure(raw, source=source),)
+        return (parse_failure(raw, source=source, first_hop_dlqs=FIRST_HOP_DLQS),)
     except UnrecognizedFailureError:
         return None
 

@@ -17,7 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lambda_failure_toolkit.batch import process_batch
 from lambda_failure_toolkit.config import get_config
 from lambda_failure_toolkit.failures import UnrecognizedFailureError
-from lambda_failure_toolkit.ledger.consumer import AlertPublisher, BatchReport, FailureConsumer
+from lambda_failure_toolkit.ledger.consumer import FailureConsumer
+from lambda_failure_toolkit.ledger.report import AlertPublisher, BatchReport
 from lambda_failure_toolkit.ledger.wiring import ConsumerConfig, alert_publisher, failure_consumer
 from lambda_failure_toolkit.observability import logger, metrics, record_failure_logger, tracer
 from lambda_failure_toolkit.retry import with_invocation_deadline

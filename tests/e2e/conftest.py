@@ -25,7 +25,8 @@ TOOLKIT_STAGE = "adopted"
 # Step 1 of the recipe: the toolkit is given the foreign application's ARNs, by name: they do not
 # have to exist yet (the application is deployed after, with the toolkit's outputs).
 FOREIGN_ARNS = {
-    "WatchedDlqArns": f"arn:aws:sqs:{REGION}:{ACCOUNT}:shop-shipments-dlq,arn:aws:sqs:{REGION}:{ACCOUNT}:shop-notifications-dlq",
+    "WatchedDlqArns": f"arn:aws:sqs:{REGION}:{ACCOUNT}:shop-shipments-dlq",
+    "FirstHopDlqArns": f"arn:aws:sqs:{REGION}:{ACCOUNT}:shop-notifications-dlq,arn:aws:sqs:{REGION}:{ACCOUNT}:shop-payments-rule-dlq",
     "RedriveTargetQueueArns": f"arn:aws:sqs:{REGION}:{ACCOUNT}:shop-shipments",
     "RedriveTargetFunctionArns": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:shop-payments",
 }
@@ -82,6 +83,8 @@ def foreign(account: Ministack, toolkit: Stack) -> Stack:
             parameters={
                 "FailureQueueArn": toolkit.outputs["FailureQueueArn"],
                 "LibraryLayerArn": toolkit.outputs["LibraryLayerArn"],
+                "FailureConsumerFunctionName": toolkit.outputs["FailureConsumerFunctionName"],
+                "FailureConsumerDLQArn": toolkit.outputs["FailureConsumerDLQArn"],
             },
             build_dir=".aws-sam/foreign",
         )

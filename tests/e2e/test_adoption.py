@@ -56,6 +56,35 @@ def test_the_foreign_dlqs_have_their_alarms(toolkit: Stack, foreign: Stack) -> N
                 watched.setdefault(dimension["Value"], set()).add(alarm["MetricName"])
     both = {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"}
     assert watched["shop-shipments-dlq"] == watched["shop-notifications-dlq"] == both
+    assert watched["shop-payments-rule-dlq"] == both
+
+
+def test_the_foreign_first_hop_dlqs_are_kept_and_read_by_the_toolkits_consumer(
+    toolkit: Stack, foreign: Stack
+) -> None:
+    # Step 2 of the recipe: the rule target and the subscription have their DLQs...
+    [target] = foreign.client("events").list_targets_by_rule(Rule="shop-payments")["Targets"]
+    assert target["DeadLetterConfig"]["Arn"].endswith(":shop-payments-rule-dlq")
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    sns = foreign.client("sns")
+    [topic] = [
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":shop-notifications")
+    ]
+    [subscription] = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    redrive_policy = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])
+    assert json.loads(redrive_policy["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"].endswith(
+        ":shop-notifications-dlq"
+    )
+    # ...and the application's mappings hand both to the toolkit's consumer, which knows them (step 1)
+    consumer = toolkit.outputs["FailureConsumerFunctionName"]
+    mappings = toolkit.client("lambda").list_event_source_mappings(FunctionName=consumer)[
+        "EventSourceMappings"
+    ]
+    read = {m["EventSourceArn"]: m for m in mappings}
+    for arn in FOREIGN_ARNS["FirstHopDlqArns"].split(","):
+        assert read[arn]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    environment = toolkit.client("lambda").get_function_configuration(FunctionName=consumer)["Environment"]
+    assert environment["Variables"]["FIRST_HOP_DLQ_ARNS"] == FOREIGN_ARNS["FirstHopDlqArns"]
 
 
 def test_a_foreign_async_failure_reaches_the_ledger_with_its_original_event(

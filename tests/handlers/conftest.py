@@ -15,6 +15,8 @@ from lambda_failure_toolkit.failures.report import failure_queue_reporter
 from lambda_failure_toolkit.ledger.wiring import alert_publisher, failure_consumer, failure_ledger
 from lambda_failure_toolkit.redrive.wiring import redrive_engine
 from orders.wiring import _from_environment
+from tests.events import FIRST_HOP_DLQS
+from tests.first_hop import Account, build_account
 from tests.redrive_seed import ENVIRONMENT as REDRIVE_ENVIRONMENT
 from tests.redrive_seed import seed
 from tests.redrive_support import Queues
@@ -40,6 +42,7 @@ ENVIRONMENT = {
     "IDEMPOTENCY_TABLE_NAME": "orders-idempotency-test",
     "LEDGER_TABLE_NAME": "failure-ledger-test",
     "LEDGER_BUCKET_NAME": "failure-ledger-test",
+    "FIRST_HOP_DLQ_ARNS": ",".join(sorted(FIRST_HOP_DLQS)),
     # botocore 1.40+ sends DynamoDB Streams calls to <account>.streams-ddb.<region>.amazonaws.com,
     # a host moto 5.2 does not intercept; the account-less endpoint it does.
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
@@ -124,3 +127,10 @@ def orders(queues: Queues) -> tuple[str, str]:
     """A source queue and its DLQ."""
     source = queues.create("orders-test")
     return source, queues.create("orders-test-dlq", dlq_of=source)
+
+
+@pytest.fixture
+def account(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Account:
+    """The sample's async function, its EventBridge rule and SNS subscription each with a DLQ
+    (tests/first_hop.py), and the toolkit configured for them."""
+    return build_account(aws, monkeypatch)

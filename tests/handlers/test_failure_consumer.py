@@ -12,6 +12,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
+from lambda_failure_toolkit.config import get_config
 from lambda_failure_toolkit.failures import FailureKind, FailureRecord, parse_failure
 from lambda_failure_toolkit.ledger import (
     FailureLedger,
@@ -164,7 +165,7 @@ def test_every_sample_file_is_delivered(ledger_aws: dict[str, Any]) -> None:
         if item.expected is None
     }
     assert unreadable == {"failures/failure-queue/mixed_batch.json"}
-    assert len(FAILURE_SAMPLES) == 35
+    assert len(FAILURE_SAMPLES) == 40
 
 
 def test_a_duplicate_delivery_changes_nothing_and_alerts_once(ledger_aws: dict[str, Any]) -> None:
@@ -787,3 +788,90 @@ def test_the_metrics_emitted_are_the_ones_the_dashboard_and_alarms_read(
     assert dimension_sets["FailuresRecorded"] >= {tuple(sorted(schema.split(",")))}
     alarm = resource("FailureConsumerUnreadableAlarm")["Properties"]
     assert dimension_sets[alarm["MetricName"]] == {tuple(d["Name"] for d in alarm["Dimensions"])}
+
+
+# ---------------------------------------------------------------- the first hop
+
+
+def test_an_undelivered_event_is_one_entry_with_its_event_and_the_alert_names_the_policy_to_check(
+    ledger_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given EventBridge could not invoke the function: no permission (its DLQ message, by the mapping)
+    [queued] = queued_failures("failures/first-hop/eventbridge_no_permissions.json", ledger_aws["s3"])
+    assert queued.expected is not None
+    # When the consumer reads it
+    assert consume([queued.message]) == {"batchItemFailures": []}
+    # Then the ledger holds one entry with the event as the rule target would have got it
+    [failure] = queued.expected
+    entry = failure_ledger().get(failure.failure_id)
+    assert entry.kind is FailureKind.DELIVERY
+    assert entry.payload_json == queued.message["body"]
+    assert entry.first_hop == failure.first_hop
+    assert (entry.function_name, entry.error_type, entry.source_arn) == (
+        "order-events-dev",
+        "NO_PERMISSIONS",
+        queued.message["eventSourceARN"],
+    )
+    # And the alert says it is a permission problem, and which policy to check
+    [alert] = alerts(ledger_aws)
+    assert "permission problem" in alert
+    assert (
+        "aws lambda get-policy --function-name arn:aws:lambda:eu-west-1:123456789012:function:order-events-dev"
+        in alert
+    )
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["UndeliveredEventsRecorded"] == 1
+    assert metrics["FailuresRecorded"] == 2  # one by function, condition and error type, one total
+
+
+def test_an_sns_subscription_dlq_message_is_read_only_from_a_queue_named_first_hop(
+    ledger_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [queued] = queued_failures("failures/first-hop/sns_subscription.json", ledger_aws["s3"])
+    # Not named (FirstHopDlqArns empty): nothing in it says what it is, so it is not recorded
+    monkeypatch.setenv("FIRST_HOP_DLQ_ARNS", "")
+    failure_consumer.cache_clear()
+    get_config.cache_clear()
+    message_id = queued.message["messageId"]
+    assert consume([queued.message]) == {"batchItemFailures": [{"itemIdentifier": message_id}]}
+    assert ledger_items(ledger_aws) == []
+    # Named: it is the event SNS could not deliver
+    monkeypatch.setenv(
+        "FIRST_HOP_DLQ_ARNS", f"arn:aws:sqs:eu-west-1:123456789012:other,{queued.message['eventSourceARN']}"
+    )
+    failure_consumer.cache_clear()
+    get_config.cache_clear()
+    assert consume([queued.message]) == {"batchItemFailures": []}
+    [item] = ledger_items(ledger_aws)
+    assert item["kind"] == {"S": "delivery"}
+
+
+def test_a_record_whose_payload_aws_dropped_is_recorded_as_such_not_unreadable(
+    ledger_aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Lambda's OnFailure record came through an SNS topic without its payload (over 256 KB)
+    record = async_record({"order_id": "ord-big"})
+    del record["requestPayload"], record["responsePayload"]
+    notification = {
+        "Type": "Notification",
+        "MessageId": "5d7f9b1d-3f5a-4c7e-9b1d-3f5a7c9e1b3d",
+        "TopicArn": "arn:aws:sns:eu-west-1:123456789012:orders-failures",
+        "Message": json.dumps(record),
+        "Timestamp": "2026-11-21T09:00:00.100Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0000.pem",
+        "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:eu-west-1:123456789012:orders-failures:1",
+    }
+    # When the consumer reads it
+    assert consume([sqs_message(json.dumps(notification))]) == {"batchItemFailures": []}
+    # Then it is an entry whose event AWS dropped, said so, and counted; not a message it could not read
+    [item] = ledger_items(ledger_aws)
+    entry = failure_ledger().get(item["failure_id"]["S"])
+    assert entry.payload_status.value == "dropped"
+    assert "through SNS, whose 256 KB limit" in (entry.payload_dropped_because or "")
+    [alert] = alerts(ledger_aws)
+    assert "came without their event, which AWS dropped" in alert
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["PayloadsDropped"] == 1
+    assert metrics["UnreadableFailureMessages"] == 0

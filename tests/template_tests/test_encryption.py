@@ -60,7 +60,7 @@ def test_by_default_every_store_is_encrypted_with_an_aws_key() -> None:
     sample, toolkit = _key_uses(_rendered(SAMPLE)), _key_uses(_rendered(TOOLKIT))
     # sample: 6 queues, the order topic, 3 tables, the stream, 5 log groups, the functions, the toolkit
     # toolkit: 2 queues, the alert topic, the ledger table and bucket, 2 log groups, the functions
-    assert (len(sample), len(toolkit)) == (6 + 1 + 3 + 1 + 5 + 1 + 1, 2 + 1 + 1 + 1 + 2 + 1)
+    assert (len(sample), len(toolkit)) == (8 + 1 + 3 + 1 + 5 + 1 + 1, 2 + 1 + 1 + 1 + 2 + 1)
     assert None not in [*sample.values(), *toolkit.values()]
     assert toolkit["AlertTopic"] == {"Ref": "AlertTopicKey"}  # CloudWatch alarms need a customer key there
     assert {use for name, use in (sample | toolkit).items() if name != "AlertTopic"} == {
@@ -88,11 +88,16 @@ def test_a_customer_key_reaches_every_store(path: Path, setting: str, key: Any) 
 
 
 def _service_statements(key: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The key policy's statements that let a service in, by Sid."""
     return {
-        json.dumps(statement["Principal"]["Service"]): statement
+        statement["Sid"]: statement
         for statement in key["KeyPolicy"]["Statement"]
         if "Service" in statement["Principal"]
     }
+
+
+def _services(statements: dict[str, dict[str, Any]]) -> set[str]:
+    return {json.dumps(statement["Principal"]["Service"]) for statement in statements.values()}
 
 
 @pytest.mark.parametrize("path", [SAMPLE, TOOLKIT], ids=["sample", "toolkit"])
@@ -107,19 +112,20 @@ def test_the_data_key_lets_in_only_scoped_services(path: Path) -> None:
     expected = {
         '"events.amazonaws.com"',
         '"s3.amazonaws.com"',
+        '"sns.amazonaws.com"',
         json.dumps({"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}),
     }
-    assert set(services) == expected | ({'"sns.amazonaws.com"'} if path == TOOLKIT else set())
+    assert _services(services) == expected
     for statement in services.values():
         assert statement["Condition"], statement  # each scoped to its rule, bucket, topics or log groups
         assert "kms:*" not in statement["Action"]
-    events = services['"events.amazonaws.com"']
+    events = services["FailureEventsRuleSendsToTheFailureQueues"]
     rule_arn = events["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
     assert rule_arn.endswith(":rule/lambda-failure-events-${Stage}")  # the default bus's rule: the toolkit's
     assert template(TOOLKIT)["Resources"]["FailureEventsRule"]["Properties"]["Name"] == {
         "Fn::Sub": "lambda-failure-events-${Stage}"
     }
-    logs = services[json.dumps({"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"})]
+    logs = services["LogsEncryptTheFunctionsLogGroups"]
     groups = {
         arn["Fn::Sub"].rsplit(":", 1)[1]
         for arn in logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
@@ -131,13 +137,40 @@ def test_the_data_key_lets_in_only_scoped_services(path: Path) -> None:
         "KeyPolicy"
     ]
     assert "s3.amazonaws.com" not in json.dumps(without_bucket)
-    assert "sns.amazonaws.com" not in json.dumps(without_bucket)
+    # The toolkit's SNS statement exists only with FailureSourceTopicArns; the sample's, for its
+    # subscription's DLQ, always
+    assert ("sns.amazonaws.com" in json.dumps(without_bucket)) == (path == SAMPLE)
+
+
+def test_the_sample_key_lets_its_rule_and_topic_dead_letter_to_their_encrypted_dlqs() -> None:
+    rendered = _rendered(SAMPLE, CustomerKmsKeyArn="create")
+    statements = _service_statements(rendered["Resources"]["DataKey"]["Properties"])
+    rule, topic = statements["OrderEventsRuleDeadLetters"], statements["OrderEventsSubscriptionDeadLetters"]
+    assert rule["Principal"] == {"Service": "events.amazonaws.com"}
+    assert rule["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"].endswith(":rule/order-events-${Stage}")
+    assert topic["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert topic["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"].endswith(":order-events-${Stage}")
+    assert set(rule["Action"]) == set(topic["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    # They name the rule and topic the template makes
+    [event] = [
+        e
+        for e in template(SAMPLE)["Resources"]["OrderEventsFunction"]["Properties"]["Events"].values()
+        if e["Type"] == "EventBridgeRule"
+    ]
+    assert event["Properties"]["RuleName"] == {"Fn::Sub": "order-events-${Stage}"}
+    assert template(SAMPLE)["Resources"]["OrderEventsTopic"]["Properties"]["TopicName"] == {
+        "Fn::Sub": "order-events-${Stage}"
+    }
+    for queue in ("OrderEventsRuleDLQ", "OrderEventsSubscriptionDLQ"):
+        assert rendered["Resources"][queue]["Properties"]["KmsMasterKeyId"] == DATA_KEY
 
 
 @pytest.mark.parametrize("path", [SAMPLE, TOOLKIT], ids=["sample", "toolkit"])
 def test_a_rule_on_another_bus_is_named_with_its_bus(path: Path) -> None:
     rendered = _rendered(path, CustomerKmsKeyArn="create", FailureEventBusName="failures")
-    events = _service_statements(rendered["Resources"]["DataKey"]["Properties"])['"events.amazonaws.com"']
+    events = _service_statements(rendered["Resources"]["DataKey"]["Properties"])[
+        "FailureEventsRuleSendsToTheFailureQueues"
+    ]
     assert events["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"].endswith(
         ":rule/${FailureEventBusName}/lambda-failure-events-${Stage}"
     )

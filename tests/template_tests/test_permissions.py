@@ -56,7 +56,11 @@ LIST_PARAMETERS = {
     "RedriveTargetFunctionArns": "arn:aws:lambda:eu-west-1:123456789012:function:app-{n}",
     "FailureSourceTopicArns": "arn:aws:sns:eu-west-1:123456789012:app-failures-{n}",
     "FailureSourceQueueArns": "arn:aws:sqs:eu-west-1:123456789012:app-failures-{n}",
+    "FirstHopDlqArns": "arn:aws:sqs:eu-west-1:123456789012:app-first-hop-dlq-{n}",
 }
+# How many lists name each function's resources: the consumer's source queues, first-hop DLQs and two
+# kinds of streams; the redrive's DLQs, queues and functions.
+LISTS_GRANTED = {"FailureConsumerFunction": 4, "RedriveFunction": 3}
 
 
 @functools.cache
@@ -153,9 +157,8 @@ def test_the_toolkits_roles_name_exactly_the_arns_given_for_every_list_shape(
     granted = {grant.resource for grant in role_grants(rendered, function)}
     assert "" not in granted  # an empty list grants nothing, not an empty resource
     given = {arn for arns in _values(count).values() for arn in arns}
-    assert len({resource.removesuffix(":*") for resource in granted} & given) == (
-        3
-        * count  # the consumer: source queues and two kinds of streams; the redrive: DLQs, queues, functions
+    assert (
+        len({resource.removesuffix(":*") for resource in granted} & given) == LISTS_GRANTED[function] * count
     )
 
 

@@ -76,7 +76,13 @@ def test_every_poll_based_mapping_reports_batch_item_failures(kind: str) -> None
         if body["Type"] == "AWS::Lambda::EventSourceMapping"
     ]
     assert len(mappings) == 5  # one per position of FailureSourceQueueArns
-    for mapping in mappings:
+    sample_mappings = [
+        body
+        for body in template(SAMPLE)["Resources"].values()
+        if body["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    assert len(sample_mappings) == 2  # the consumer's, on the sample's first-hop DLQs
+    for mapping in mappings + sample_mappings:
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
@@ -260,7 +266,7 @@ def _dead_letter_queues(path: Path) -> set[str]:
         body["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
         for body in resources.values()
         if body["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in body["Properties"]
-    }
+    } - {"Toolkit"}  # the first-hop DLQs' own DLQ is the toolkit's consumer DLQ
     queues |= {
         body["Properties"]["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
         for body in resources.values()
@@ -272,6 +278,19 @@ def _dead_letter_queues(path: Path) -> set[str]:
 def _joined(value: Any) -> list[Any]:
     """The members of a `!Join [",", [...]]` parameter value, or the one value."""
     return value["Fn::Join"][1] if isinstance(value, dict) and "Fn::Join" in value else [value]
+
+
+def _queue_of(arn: Any) -> str:
+    """The sample's queue a `!GetAtt Queue.Arn` or an ARN written out with its name stands for."""
+    if "Fn::GetAtt" in arn:
+        return str(arn["Fn::GetAtt"][0])
+    name = arn["Fn::Sub"].rsplit(":", 1)[1]
+    [queue] = [
+        logical_id
+        for logical_id, body in template(SAMPLE)["Resources"].items()
+        if body["Type"] == "AWS::SQS::Queue" and body["Properties"].get("QueueName") == {"Fn::Sub": name}
+    ]
+    return queue
 
 
 def test_the_sample_adopts_the_toolkit_with_every_dlq_stream_queue_and_function_of_its_own() -> None:
@@ -295,12 +314,68 @@ def test_the_sample_adopts_the_toolkit_with_every_dlq_stream_queue_and_function_
         for name, body in template(SAMPLE)["Resources"].items()
         if body["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in body["Properties"]
     }
-    assert {arn["Fn::GetAtt"][0] for arn in _joined(parameters["RedriveTargetQueueArns"])} == sources
+    assert {_queue_of(arn) for arn in _joined(parameters["RedriveTargetQueueArns"])} == sources
     functions = {arn["Fn::Sub"].rsplit(":", 1)[1] for arn in _joined(parameters["RedriveTargetFunctionArns"])}
     assert functions == {
         FUNCTIONS[name][1]["Properties"]["FunctionName"]["Fn::Sub"]
         for name in ("OrderEventsFunction", "KinesisOrdersFunction", "DynamoDBOrdersFunction")
     }
+
+
+def test_the_sample_keeps_what_its_rule_and_subscription_cannot_deliver_and_the_toolkit_reads_it() -> None:
+    events = FUNCTIONS["OrderEventsFunction"][1]["Properties"]["Events"]
+    rule = events["OrderEventsRule"]["Properties"]
+    subscription = events["OrderEventsTopicSubscription"]["Properties"]
+    assert rule["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    rule_dlq = rule["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    subscription_dlq = subscription["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    # The toolkit is told which queues they are, and its consumer reads each through a mapping
+    parameters = resource("Toolkit")["Properties"]["Parameters"]
+    assert [_queue_of(arn) for arn in _joined(parameters["FirstHopDlqArns"])] == [rule_dlq, subscription_dlq]
+    mappings = {
+        body["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]: body["Properties"]
+        for body in template(SAMPLE)["Resources"].values()
+        if body["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+    assert set(mappings) == {rule_dlq, subscription_dlq}
+    for mapping in mappings.values():
+        assert mapping["FunctionName"] == _failure_queue_output("FailureConsumerFunctionName")
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    consumer_timeout = _timeout("FailureConsumerFunction", "MaxValue")
+    for queue in (rule_dlq, subscription_dlq):
+        properties = resource(queue)["Properties"]
+        assert properties["VisibilityTimeout"] >= 6 * consumer_timeout
+        assert properties["MessageRetentionPeriod"] == 1209600
+        # What the consumer cannot record waits in its DLQ with the failure queue's
+        assert properties["RedrivePolicy"] == {
+            "deadLetterTargetArn": _failure_queue_output("FailureConsumerDLQArn"),
+            "maxReceiveCount": {"Ref": "ConsumerMaxReceiveCount"},
+        }
+    # Each DLQ lets in only its own rule or topic
+    policies = {
+        body["Properties"]["Queues"][0]["Ref"]: body["Properties"]["PolicyDocument"]["Statement"]
+        for body in template(SAMPLE)["Resources"].values()
+        if body["Type"] == "AWS::SQS::QueuePolicy"
+    }
+    [to_rule_dlq] = policies[rule_dlq]
+    [to_subscription_dlq] = policies[subscription_dlq]
+    assert to_rule_dlq["Principal"] == {"Service": "events.amazonaws.com"}
+    assert to_rule_dlq["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"].endswith(
+        ":rule/order-events-${Stage}"
+    )
+    assert rule["RuleName"] == {"Fn::Sub": "order-events-${Stage}"}
+    assert to_subscription_dlq["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert to_subscription_dlq["Condition"]["ArnEquals"]["aws:SourceArn"] == subscription["Topic"]
+    assert {to_rule_dlq["Action"], to_subscription_dlq["Action"]} == {"sqs:SendMessage"}
+
+
+def test_no_queue_holds_less_than_a_1_mib_message() -> None:
+    """SQS, EventBridge and async invocations take 1 MB payloads since 2025 (SQS's default maximum is
+    now 1 MiB): a queue set lower would refuse an event that every other hop took."""
+    for path in TEMPLATES:
+        for name, body in template(path)["Resources"].items():
+            if body["Type"] == "AWS::SQS::Queue":
+                assert body["Properties"].get("MaximumMessageSize", 1_048_576) == 1_048_576, name
 
 
 def test_the_toolkit_can_be_published_to_the_serverless_application_repository() -> None:
@@ -438,6 +513,29 @@ def test_the_toolkits_dlq_and_each_of_the_first_ten_watched_dlqs_alarm_on_depth_
         "FailureConsumerDLQ": both,
         "FailureQueue": {"ApproximateAgeOfOldestMessage"},
     } | dict.fromkeys(names[:10], both)
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, 6])
+def test_each_of_the_first_five_first_hop_dlqs_alarms_when_not_emptied_and_on_age(count: int) -> None:
+    names = [f"app-first-hop-dlq-{n}" for n in range(1, count + 1)]
+    rendered = _toolkit(
+        FirstHopDlqArns=",".join(f"arn:aws:sqs:eu-west-1:123456789012:{name}" for name in names)
+    )
+    watched: dict[str, dict[str, dict[str, Any]]] = {}
+    for alarm in _alarms(rendered).values():
+        [dimension] = alarm.get("Dimensions", [{"Value": None}])
+        if isinstance(dimension["Value"], str) and dimension["Value"] in names:
+            watched.setdefault(dimension["Value"], {})[alarm["MetricName"]] = alarm
+    assert list(watched) == names[:5]
+    for alarms in watched.values():
+        depth = alarms["ApproximateNumberOfMessagesVisible"]
+        # The consumer empties it in seconds: only a queue not emptied for 15 minutes alarms
+        assert (depth["Statistic"], depth["Period"], depth["EvaluationPeriods"]) == ("Minimum", 300, 3)
+        assert alarms["ApproximateAgeOfOldestMessage"]["Threshold"] == "3600"  # DlqAgeAlarmSeconds
+    environment = rendered["Resources"]["FailureConsumerFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["FIRST_HOP_DLQ_ARNS"] == ",".join(
+        f"arn:aws:sqs:eu-west-1:123456789012:{name}" for name in names
+    )
 
 
 def test_the_consumers_own_errors_alarm_and_every_alarm_tells_the_alert_topic() -> None:

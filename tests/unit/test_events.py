@@ -29,4 +29,12 @@ def test_sqs_record_region_matches_its_queue(relative: str, record: dict[str, An
 
 def test_there_are_failure_samples_for_every_envelope() -> None:
     folders = {relative.split("/")[1] for relative in event_files("failures")}
-    assert folders == {"destinations", "dlq", "eventbridge", "failure-queue", "failure-topic", "s3"}
+    assert folders == {
+        "destinations",
+        "dlq",
+        "eventbridge",
+        "failure-queue",
+        "failure-topic",
+        "first-hop",
+        "s3",
+    }

@@ -71,3 +71,24 @@ def test_a_table_for_a_terminal_and_plain_text_for_a_pipe() -> None:
     assert "\x1b[1mwhere" in terminal.getvalue()
     assert "\x1b" not in piped
     assert piped.startswith("where ")
+
+
+def test_an_sns_subscription_dlq_message_is_read_once_its_queue_is_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = str(EVENTS_DIR / "failures/first-hop/sns_subscription.json")
+    queue = "arn:aws:sqs:eu-west-1:123456789012:order-events-subscription-dlq-dev"
+    # Without the queue named, nothing in the message says it is an undelivered event
+    assert run(path)[0] == 1
+    assert "(unknown_shape)" in capsys.readouterr().err
+    code, out = run("--first-hop-dlq", queue, path)
+    assert code == 0
+    assert "delivery" in out
+    assert "arn:aws:sns:eu-west-1:123456789012:order-events-dev" in out  # the topic, from the envelope
+
+
+def test_an_eventbridge_rule_targets_dlq_message_shows_its_error_code() -> None:
+    code, out = run(str(EVENTS_DIR / "failures/first-hop/eventbridge_no_permissions.json"))
+    assert code == 0
+    assert "NO_PERMISSIONS" in out
+    assert "order-events-dev" in out

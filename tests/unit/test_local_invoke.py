@@ -121,6 +121,9 @@ def test_each_function_gets_the_templates_values_with_the_local_endpoint() -> No
         "arn:aws:local:lambda-failures-dev",
         "arn:aws:local:orders-queue-dev",
         "arn:aws:local:orders-fifo-dev.fifo",
+        # the first-hop DLQs, written out as ARNs in the template (their names come from the stage)
+        "arn:aws:sqs:us-east-1:123456789012:order-events-rule-dlq-dev",
+        "arn:aws:sqs:us-east-1:123456789012:order-events-subscription-dlq-dev",
     ]
     assert redrive["REDRIVE_ALLOWED_FUNCTIONS"].split(",") == [
         f"arn:aws:lambda:us-east-1:123456789012:function:{name}-dev"

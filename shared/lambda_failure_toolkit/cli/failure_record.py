@@ -2,6 +2,7 @@
 
     failure-record events/failure-queue/mixed_batch.json     # a table, one row a record
     failure-record --json < message.json                     # FailureRecords as JSON lines
+    failure-record --first-hop-dlq <queue ARN> message.json  # a message of an SNS subscription's DLQ
 
 A file may hold one record or a whole Lambda event (`{"Records": [...]}`), whose records are
 taken one at a time. The exit status is 0 when every record was recognised, 1 when any was not
@@ -37,7 +38,8 @@ def _items(document: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _row(where: str, record: FailureRecord) -> tuple[str, ...]:
-    what = record.function_name or record.source_arn or "?"
+    topic = record.first_hop.topic_arn if record.first_hop else None
+    what = record.function_name or topic or record.source_arn or "?"
     if record.qualifier:
         what = f"{what}:{record.qualifier}"
     error = ""
@@ -63,6 +65,14 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out:
     parser = argparse.ArgumentParser(prog="failure-record", description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path, help="JSON files (default: standard input)")
     parser.add_argument("--json", action="store_true", help="print each FailureRecord as a JSON line")
+    parser.add_argument(
+        "--first-hop-dlq",
+        action="append",
+        default=[],
+        metavar="QUEUE_ARN",
+        help="an EventBridge rule target's or SNS subscription's DLQ: its messages are undelivered events "
+        "(an SNS subscription's carry no other sign of it); repeat for several",
+    )
     args = parser.parse_args(argv)
     out = out or sys.stdout
     sources: list[tuple[str, str]] = []
@@ -84,7 +94,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out:
         for where, item in _items(document):
             label = f"{name} {where}".strip()
             try:
-                record = parse_failure(item)
+                record = parse_failure(item, first_hop_dlqs=frozenset(args.first_hop_dlq))
             except UnrecognizedFailureError as error:
                 refused += 1
                 print(f"{label}: {error}", file=sys.stderr)

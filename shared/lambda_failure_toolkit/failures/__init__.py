@@ -8,9 +8,11 @@ record = parse_failure(sqs_record)  # FailureRecord, or UnrecognizedFailureError
 from lambda_failure_toolkit.failures.exceptions import UnrecognizedFailureError, UnrecognizedReason
 from lambda_failure_toolkit.failures.models import (
     ASYNC_CONDITIONS,
+    EXHAUSTED_RETRY_CONDITIONS,
     STREAM_CONDITIONS,
     AsyncInvocationRecord,
     DDBStreamBatchInfo,
+    EventBridgeDlqAttributes,
     KafkaBatchInfo,
     KinesisBatchInfo,
     LambdaDlqAttributes,
@@ -22,19 +24,23 @@ from lambda_failure_toolkit.failures.record import (
     ErrorInfo,
     FailureKind,
     FailureRecord,
+    FirstHop,
     StreamPointer,
     StreamRange,
 )
 
 __all__ = [
     "ASYNC_CONDITIONS",
+    "EXHAUSTED_RETRY_CONDITIONS",
     "STREAM_CONDITIONS",
     "AsyncInvocationRecord",
     "DDBStreamBatchInfo",
     "Delivery",
     "ErrorInfo",
+    "EventBridgeDlqAttributes",
     "FailureKind",
     "FailureRecord",
+    "FirstHop",
     "KafkaBatchInfo",
     "KinesisBatchInfo",
     "LambdaDlqAttributes",

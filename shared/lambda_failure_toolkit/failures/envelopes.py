@@ -66,6 +66,12 @@ class Peeled:
     sent_at: datetime | None = None
     dlq_attributes: dict[str, str] | None = None
     """The Lambda DLQ attributes (RequestID, ErrorCode, ErrorMessage) when Lambda wrote the message."""
+    attributes: dict[str, str] | None = None
+    """SQS: every message attribute with a string value (EventBridge's DLQ attributes among them)."""
+    group_id: str | None = None
+    """SQS FIFO: the message group."""
+    dedup_id: str | None = None
+    """SQS FIFO: the deduplication id."""
     success: bool | None = None
     """EventBridge only: what `detail-type` says of the invocation."""
 
@@ -108,6 +114,10 @@ def _dlq_attributes(strings: Mapping[str, str | None]) -> dict[str, str] | None:
     return {key: value for key, value in strings.items() if value is not None}
 
 
+def _strings(attributes: Mapping[str, str | None]) -> dict[str, str]:
+    return {name: value for name, value in attributes.items() if value is not None}
+
+
 def _count(value: str | None) -> int | None:
     if value is None or not (value.isascii() and value.isdigit() and len(value) <= 20):
         return None
@@ -142,18 +152,25 @@ def _peel_sqs(value: Mapping[str, Any]) -> Peeled:
         receive_count=_count(record.attributes.ApproximateReceiveCount),
         sent_at=record.attributes.SentTimestamp,
         dlq_attributes=_dlq_attributes(attributes),
+        attributes=_strings(attributes),
+        group_id=record.attributes.MessageGroupId,
+        dedup_id=record.attributes.MessageDeduplicationId,
     )
 
 
 def _peel_sqs_api(value: Mapping[str, Any]) -> Peeled:
     message = _SqsApiMessage.model_validate(value)
+    attributes = {name: attr.StringValue for name, attr in message.MessageAttributes.items()}
     return Peeled(
         channel="sqs",
         inner=message.Body,
         message_id=message.MessageId,
         receive_count=_count(message.Attributes.get("ApproximateReceiveCount")),
         sent_at=_epoch_ms(message.Attributes.get("SentTimestamp")),
-        dlq_attributes=_dlq_attributes({k: v.StringValue for k, v in message.MessageAttributes.items()}),
+        dlq_attributes=_dlq_attributes(attributes),
+        attributes=_strings(attributes),
+        group_id=message.Attributes.get("MessageGroupId"),
+        dedup_id=message.Attributes.get("MessageDeduplicationId"),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Final, cast
 
 from pydantic import JsonValue, PlainValidator
 
-__all__ = ["MAX_DEPTH", "DeepJson", "member_text"]
+__all__ = ["MAX_DEPTH", "DeepJson", "body_payload", "member_text"]
 
 MAX_DEPTH: Final = 512
 """Levels of nesting a JSON value may have: about half of what Python's json decodes and encodes
@@ -39,6 +39,16 @@ def _json_value(value: object) -> JsonValue:
 
 DeepJson = Annotated[JsonValue, PlainValidator(_json_value)]
 """A JSON value as deep as MAX_DEPTH (pydantic's own JsonValue stops at 255 levels)."""
+
+
+def body_payload(body: str) -> tuple[JsonValue, bool]:
+    """The event a DLQ message's body carries: JSON decoded (True), or the text as is when it is not JSON."""
+    try:
+        decoded: JsonValue = json.loads(body)
+    except (ValueError, RecursionError):
+        return body, False
+    return decoded, True
+
 
 _SPACE: Final = " \t\n\r"
 _DECODER: Final = json.JSONDecoder()

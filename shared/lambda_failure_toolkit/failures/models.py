@@ -8,7 +8,7 @@ Field names are snake_case; the aliases are AWS's keys. See docs/aws-failure-sem
 """
 
 import json
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Final, Self
 
 from pydantic import (
     AwareDatetime,
@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -23,9 +24,12 @@ from lambda_failure_toolkit.failures.json_text import DeepJson
 
 __all__ = [
     "ASYNC_CONDITIONS",
+    "EXHAUSTED_RETRY_CONDITIONS",
+    "FUNCTION_ARN_PATTERN",
     "STREAM_CONDITIONS",
     "AsyncInvocationRecord",
     "DDBStreamBatchInfo",
+    "EventBridgeDlqAttributes",
     "KafkaBatchInfo",
     "KafkaPartitionInfo",
     "KafkaRecordInfo",
@@ -38,16 +42,19 @@ __all__ = [
 
 ASYNC_CONDITIONS = frozenset({"Success", "RetriesExhausted", "EventAgeExceeded", "ZeroReservedConcurrency"})
 STREAM_CONDITIONS = frozenset({"RetryAttemptsExhausted", "RecordAgeExceeded", "MaximumPayloadSizeExceeded"})
+EXHAUSTED_RETRY_CONDITIONS = frozenset({"MaximumRetryAttempts", "MaximumEventAgeInSeconds"})
+"""EventBridge's, in a rule target's DLQ message."""
 Condition = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,64}$")]
 
 _PARTITION = r"aws[a-z-]*"
 _REGION = r"[a-z]{2,4}(-[a-z]+)+-\d{1,2}"  # eu-west-1, us-gov-west-1, eusc-de-east-1
 _ACCOUNT = r"\d{12}"
-FunctionArn = Annotated[
-    str,
-    StringConstraints(
-        pattern=rf"^arn:{_PARTITION}:lambda:{_REGION}:{_ACCOUNT}:function:[A-Za-z0-9_-]{{1,64}}(:[A-Za-z0-9$_.-]+)?$"
-    ),
+FUNCTION_ARN_PATTERN: Final = (
+    rf"^arn:{_PARTITION}:lambda:{_REGION}:{_ACCOUNT}:function:[A-Za-z0-9_-]{{1,64}}(:[A-Za-z0-9$_.-]+)?$"
+)
+FunctionArn = Annotated[str, StringConstraints(pattern=FUNCTION_ARN_PATTERN)]
+RuleArn = Annotated[
+    str, StringConstraints(pattern=rf"^arn:{_PARTITION}:events:{_REGION}:{_ACCOUNT}:rule/[A-Za-z0-9_./-]+$")
 ]
 KinesisStreamArn = Annotated[
     str, StringConstraints(pattern=rf"^arn:{_PARTITION}:kinesis:{_REGION}:{_ACCOUNT}:stream/[A-Za-z0-9_.-]+$")
@@ -208,3 +215,28 @@ class LambdaDlqAttributes(_Wire):
     error_code: int | None = Field(default=None, alias="ErrorCode")
     # First 1 KB of the error. SQS and SNS reject empty attribute values, so it may be absent.
     error_message: str = Field(default="", alias="ErrorMessage")
+
+
+class EventBridgeDlqAttributes(_Wire):
+    """The message attributes EventBridge adds to an event it writes to a rule target's DLQ."""
+
+    rule_arn: RuleArn = Field(alias="RULE_ARN")
+    target_arn: NonEmpty = Field(alias="TARGET_ARN")
+    # NO_PERMISSIONS, NO_RESOURCE, THROTTLING, SDK_CLIENT_ERROR, CONNECTION_FAILURE, ...: the list grows.
+    error_code: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,63}$")] = Field(
+        alias="ERROR_CODE"
+    )
+    error_message: str = Field(default="", alias="ERROR_MESSAGE")
+    # Absent when the error is not retried (a missing permission, a deleted target).
+    exhausted_retry_condition: Condition | None = Field(default=None, alias="EXHAUSTED_RETRY_CONDITION")
+    retry_attempts: int | None = Field(default=None, alias="RETRY_ATTEMPTS")
+
+    @field_validator("retry_attempts", mode="before")
+    @classmethod
+    def _digits(cls, value: Any) -> Any:
+        # An SQS attribute's value is a string whatever its data type: "0", "185".
+        if value is None or (
+            isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 6
+        ):
+            return None if value is None else int(value)
+        raise ValueError("expected the number of retries, as digits")

@@ -1,14 +1,20 @@
 """`parse_failure`: any failure record AWS writes, in any envelope, to one `FailureRecord`."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Final, Literal, TypedDict
 
 from pydantic import JsonValue, ValidationError
 
 from lambda_failure_toolkit.failures.envelopes import ENVELOPES, Envelope, EnvelopeError, Peeled, detect
 from lambda_failure_toolkit.failures.exceptions import UnrecognizedFailureError, UnrecognizedReason
-from lambda_failure_toolkit.failures.json_text import member_text
+from lambda_failure_toolkit.failures.first_hop import (
+    carries_failure_record,
+    from_eventbridge,
+    from_subscription,
+    is_eventbridge_dead_letter,
+)
+from lambda_failure_toolkit.failures.json_text import body_payload, member_text
 from lambda_failure_toolkit.failures.models import (
     STREAM_CONDITIONS,
     AsyncInvocationRecord,
@@ -54,7 +60,9 @@ _EXPECTED: Final = {
 _BATCH_INFO_KEYS: Final = ("KinesisBatchInfo", "DDBStreamBatchInfo", "KafkaBatchInfo")
 
 
-def parse_failure(raw: object, *, source: str | None = None) -> FailureRecord:
+def parse_failure(
+    raw: object, *, source: str | None = None, first_hop_dlqs: Collection[str] = frozenset()
+) -> FailureRecord:
     """Recognise a failure record AWS wrote, in whatever envelope it arrived, and normalise it.
 
     Args:
@@ -64,6 +72,11 @@ def parse_failure(raw: object, *, source: str | None = None) -> FailureRecord:
             text (str or bytes).
         source: where the caller read `raw` when `raw` itself does not say: the queue or topic
             ARN of a message read with the SQS API, or `s3://bucket/key` of an S3 object.
+        first_hop_dlqs: the ARNs of your EventBridge rule targets' and SNS subscriptions' DLQs. A
+            message of one of these queues is an event the service could not deliver (kind
+            `delivery`). An SNS subscription's DLQ message carries no sign of it but the queue it
+            is in; an EventBridge rule target's says so in its attributes, so it is recognised in
+            any queue (unless its body is itself a Lambda failure record, which says more).
 
     A Lambda DLQ message is told apart by its message attributes: read DLQs with
     `ReceiveMessage(MessageAttributeNames=["All"])`, or a DLQ message whose body happens to be an
@@ -101,12 +114,28 @@ def parse_failure(raw: object, *, source: str | None = None) -> FailureRecord:
                 return _from_dlq(peeled, _delivery(delivery, peeled_layers), path)
             except ValidationError as exc:
                 raise _invalid("dlq", path, exc) from exc
+        if outer is None and peeled.channel == "sqs":
+            undelivered = _first_hop(peeled, _delivery(delivery, peeled_layers), path, first_hop_dlqs)
+            if undelivered is not None:
+                return undelivered
         # The text of what is inside, to keep the payload exactly as AWS wrote it: a string envelope
         # holds it whole; EventBridge's detail is a member of the event's own text.
         inner_text = member_text(text, "detail") if shape == "eventbridge" and text is not None else None
         value, text = _as_mapping(peeled.inner, path)
         text = text or inner_text
         outer = shape
+
+
+def _first_hop(
+    peeled: Peeled, delivery: Delivery, path: tuple[str, ...], first_hop_dlqs: Collection[str]
+) -> FailureRecord | None:
+    """An SQS message that is an undelivered event, or None (peeling goes on)."""
+    configured = delivery.queue_arn is not None and delivery.queue_arn in first_hop_dlqs
+    if is_eventbridge_dead_letter(peeled.attributes) and (
+        configured or not carries_failure_record(peeled.inner)
+    ):
+        return from_eventbridge(peeled, delivery, path)
+    return from_subscription(peeled, delivery, path) if configured else None
 
 
 def _delivery_from_source(source: str | None) -> Delivery:
@@ -476,7 +505,7 @@ def _from_dlq(peeled: Peeled, delivery: Delivery, path: tuple[str, ...]) -> Fail
             expected="RequestID (String), ErrorCode (Number) and ErrorMessage (String) attributes",
         ) from exc
     body = str(peeled.inner)
-    payload, decoded = _body_payload(body)
+    payload, decoded = body_payload(body)
     return FailureRecord(
         failure_id=make_failure_id(FailureKind.DLQ, attributes.request_id),
         kind=FailureKind.DLQ,
@@ -494,12 +523,3 @@ def _from_dlq(peeled: Peeled, delivery: Delivery, path: tuple[str, ...]) -> Fail
         payload_json=body if decoded else None,
         delivery=delivery,
     )
-
-
-def _body_payload(body: str) -> tuple[JsonValue, bool]:
-    """The original event a DLQ message carries: JSON decoded (True), or the text as is when it is not JSON."""
-    try:
-        decoded: JsonValue = json.loads(body)
-    except (ValueError, RecursionError):
-        return body, False
-    return decoded, True

@@ -16,6 +16,8 @@ __all__ = [
     "ErrorInfo",
     "FailureKind",
     "FailureRecord",
+    "FirstHop",
+    "FirstHopService",
     "StreamPointer",
     "StreamRange",
     "StreamSource",
@@ -24,6 +26,7 @@ __all__ = [
 
 Channel = Literal["sqs", "sns", "eventbridge", "s3", "lambda"]
 StreamSource = Literal["kinesis", "dynamodb", "kafka"]
+FirstHopService = Literal["eventbridge", "sns"]
 
 
 class FailureKind(StrEnum):
@@ -33,6 +36,9 @@ class FailureKind(StrEnum):
     """An event source mapping's on-failure record: `stream` points at the records."""
     DLQ = "dlq"
     """A Lambda async dead-letter message: the event, and the error in its attributes."""
+    DELIVERY = "delivery"
+    """An event EventBridge or SNS could not deliver to its target (the first hop: the function never
+    saw it), from the rule target's or the subscription's DLQ: `first_hop` says what is known."""
 
 
 class _Frozen(BaseModel):
@@ -91,6 +97,37 @@ class StreamPointer(_Frozen):
         return self.ranges[0].last if len(self.ranges) == 1 else None
 
 
+class FirstHop(_Frozen):
+    """What EventBridge or SNS says of an event it could not deliver to its target.
+
+    EventBridge names the rule, the target and the error in the DLQ message's attributes. SNS writes
+    nothing of the kind: which queue the message sits in is the only sign that it failed, and the
+    topic and subscription are read from its envelope (none with raw delivery).
+    """
+
+    service: FirstHopService
+    rule_arn: str | None = None
+    """EventBridge: `RULE_ARN`."""
+    target_arn: str | None = None
+    """EventBridge: `TARGET_ARN`, the function (maybe with a qualifier) it could not invoke."""
+    topic_arn: str | None = None
+    """SNS: the topic, from the envelope."""
+    subscription_arn: str | None = None
+    """SNS: the subscription, from the envelope's `UnsubscribeURL`."""
+    error_code: str | None = None
+    """EventBridge: `ERROR_CODE` (NO_PERMISSIONS, NO_RESOURCE, THROTTLING, ...)."""
+    exhausted_retry_condition: str | None = None
+    """EventBridge: `EXHAUSTED_RETRY_CONDITION` (MaximumRetryAttempts, MaximumEventAgeInSeconds);
+    absent when the error is not retried (NO_PERMISSIONS, NO_RESOURCE)."""
+    retry_attempts: int | None = None
+    """EventBridge: `RETRY_ATTEMPTS`, the retries after the first attempt."""
+    raw_delivery: bool = False
+    """SNS: the body is the published message itself, not the SNS envelope."""
+    message_group_id: str | None = None
+    """SNS FIFO: the message group, kept by the FIFO DLQ."""
+    message_deduplication_id: str | None = None
+
+
 class Delivery(_Frozen):
     """How the record reached the consumer. It does not enter `failure_id`."""
 
@@ -113,25 +150,30 @@ class FailureRecord(_Frozen):
     """Stable: derived from the record's own identity, never from its envelopes."""
     kind: FailureKind
     condition: str | None
-    """AWS's `condition` (e.g. RetriesExhausted); None for a DLQ message, which has none."""
+    """AWS's `condition` (e.g. RetriesExhausted); None for a DLQ message, which has none; for an
+    undelivered event, EventBridge's exhausted retry condition (None when it did not retry)."""
     request_id: str | None
-    """The async request id (async and DLQ: shared by both captures of one event) or the last
-    invocation's request id (stream)."""
+    """The async request id (async and DLQ: shared by both captures of one event), the last
+    invocation's request id (stream), or the undelivered event's own id (EventBridge event id,
+    SNS MessageId)."""
     function_arn: str | None
-    """The unqualified ARN of the function that failed; None for a DLQ message."""
+    """The unqualified ARN of the function that failed (or that EventBridge could not invoke); None
+    for a DLQ message and an SNS subscription's, which do not name it."""
     function_name: str | None
     qualifier: str | None
     """`$LATEST`, a version or an alias, as AWS recorded it."""
     source_arn: str | None
     """What the failure came from besides the function: the stream (stream kind) or the DLQ queue
-    or topic it was read from (dlq kind)."""
+    or topic it was read from (dlq and delivery kinds)."""
     attempts: int | None
-    """`approximateInvokeCount`; None when AWS does not say (DLQ)."""
+    """`approximateInvokeCount` (EventBridge: its retries and the first attempt); None when AWS
+    does not say (DLQ, SNS)."""
     occurred_at: datetime | None
     """When AWS wrote the record (its `timestamp`; for a DLQ message, when it was sent)."""
     error: ErrorInfo | None
     payload: DeepJson
-    """The original event (async, DLQ), or the whole batch event of an S3 stream record."""
+    """The original event (async, DLQ), the whole batch event of an S3 stream record, or an undelivered
+    event as its DLQ holds it (EventBridge: the event; SNS: the SNS envelope, or the raw message)."""
     has_payload: bool
     """Whether `payload` was present (it may legitimately be JSON null)."""
     response_payload: DeepJson = None
@@ -140,6 +182,8 @@ class FailureRecord(_Frozen):
     """`payload` exactly as AWS wrote it (its numbers, its duplicated keys), when the record came as
     JSON text: what a redrive replays."""
     stream: StreamPointer | None = None
+    first_hop: FirstHop | None = None
+    """An undelivered event (delivery kind): the rule or topic, the target and the error."""
     delivery: Delivery = Delivery()
 
     @property

@@ -6,24 +6,20 @@ page = ledger.list(LedgerFilter(function_name="order-events-dev", conditions={"R
 entry = ledger.get(page.entries[0].failure_id)   # with its payload (and stream records)
 """
 
-from lambda_failure_toolkit.ledger.consumer import (
-    AlertPublisher,
-    BatchReport,
-    Consumed,
-    ConsumedAs,
-    FailureConsumer,
-)
+from lambda_failure_toolkit.ledger.consumer import FailureConsumer
 from lambda_failure_toolkit.ledger.models import (
     LedgerEntry,
     LedgerFilter,
     LedgerPage,
     LedgerSummary,
+    PayloadStatus,
     RedriveStatus,
     Rehydration,
     RehydrationStatus,
     as_utc,
 )
 from lambda_failure_toolkit.ledger.rehydrate import StreamRehydrator
+from lambda_failure_toolkit.ledger.report import AlertPublisher, BatchReport, Consumed, ConsumedAs
 from lambda_failure_toolkit.ledger.store import FailureLedger, LedgerEntryNotFoundError, LedgerError
 
 __all__ = [
@@ -39,6 +35,7 @@ __all__ = [
     "LedgerFilter",
     "LedgerPage",
     "LedgerSummary",
+    "PayloadStatus",
     "RedriveStatus",
     "Rehydration",
     "RehydrationStatus",

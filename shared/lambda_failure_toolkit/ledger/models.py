@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 
 from lambda_failure_toolkit.failures.json_text import DeepJson
-from lambda_failure_toolkit.failures.record import Delivery, FailureKind, StreamPointer
+from lambda_failure_toolkit.failures.record import Delivery, FailureKind, FirstHop, StreamPointer
 
 __all__ = [
     "BodyLocation",
@@ -16,6 +16,7 @@ __all__ = [
     "LedgerFilter",
     "LedgerPage",
     "LedgerSummary",
+    "PayloadStatus",
     "RedriveStatus",
     "Rehydration",
     "RehydrationStatus",
@@ -50,6 +51,18 @@ class Rehydration(BaseModel):
     """The records as Lambda delivers them in a batch event (`Records` items), oldest first."""
     reason: str | None = None
     """Why the records are not all there (PARTIAL, EXPIRED, UNSUPPORTED)."""
+
+
+class PayloadStatus(StrEnum):
+    """Whether the entry holds the event to redrive, said of every entry (it is derived, not stored)."""
+
+    KEPT = "kept"
+    """The event is in the entry (inline, or in the ledger's bucket)."""
+    DROPPED = "dropped"
+    """AWS wrote the record without the event: Lambda drops the payload of a destination record too
+    large for its destination (SNS: 256 KB), and may with EventAgeExceeded. Nothing to redrive."""
+    STREAM_RECORDS = "stream_records"
+    """A stream failure: its records are in `records`, read back (`rehydration_status` says how many)."""
 
 
 class RedriveStatus(StrEnum):
@@ -127,6 +140,31 @@ class LedgerEntry(LedgerSummary):
     records: tuple[dict[str, DeepJson], ...] = ()
     """A stream failure's records, read back from the stream, as Lambda delivers them."""
     rehydration_reason: str | None = None
+    first_hop: FirstHop | None = None
+    """An undelivered event (delivery kind): the rule or topic, the target, EventBridge's error."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def payload_status(self) -> PayloadStatus:
+        if self.kind is FailureKind.STREAM:
+            return PayloadStatus.STREAM_RECORDS
+        return PayloadStatus.KEPT if self.has_payload else PayloadStatus.DROPPED
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def payload_dropped_because(self) -> str | None:
+        """Why the event is not in the entry, when it is not (a stream failure aside)."""
+        if self.payload_status is not PayloadStatus.DROPPED:
+            return None
+        if "sns" in self.delivery.channels:
+            return (
+                f"the {self.condition or 'failure'} record came through SNS, whose 256 KB limit it passed: "
+                "Lambda dropped the event from it"
+            )
+        return (
+            f"AWS wrote the {self.condition or 'failure'} record without the event (Lambda drops the payload "
+            "of a record too large for its destination, and may when an event's age ran out)"
+        )
 
     @model_validator(mode="before")
     @classmethod

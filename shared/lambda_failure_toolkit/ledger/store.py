@@ -5,7 +5,7 @@ Item layout (the table's key is `failure_id`; three sparse indexes share the sor
 
 - `by-function` (`function_name`), `by-source` (`source_arn`: the stream, or the DLQ a message was
   read from) and `by-day` (`day`, `YYYY-MM-DD` of `occurred_at`) project the summary only;
-- `detail`: the error's details, the delivery and the stream pointer, as JSON text;
+- `detail`: the error's details, the delivery, the stream pointer and the first hop, as JSON text;
 - `body`: the original event(s) as JSON text. JSON text keeps every value exactly as AWS sent it,
   where DynamoDB's own types would turn floats into Decimals;
 - when the item would pass `inline_limit` bytes (DynamoDB's limit is 400 KB), `detail` and `body`
@@ -63,6 +63,7 @@ _DETAIL_FIELDS: Final = (
     "delivery",
     "stream",
     "rehydration_reason",
+    "first_hop",
 )
 _BODY_FIELDS: Final = ("payload", "payload_json", "has_payload", "response_payload", "records")
 _INDEXES: Final = {"function_name": "by-function", "source_arn": "by-source", "day": "by-day"}

@@ -6,8 +6,9 @@ from pydantic import Field
 
 from lambda_failure_toolkit.clients import client, dynamodb_resource
 from lambda_failure_toolkit.config import EnvConfig, get_config
-from lambda_failure_toolkit.ledger.consumer import AlertPublisher, FailureConsumer
+from lambda_failure_toolkit.ledger.consumer import FailureConsumer
 from lambda_failure_toolkit.ledger.rehydrate import StreamRehydrator
+from lambda_failure_toolkit.ledger.report import AlertPublisher
 from lambda_failure_toolkit.ledger.store import FailureLedger
 
 __all__ = ["ConsumerConfig", "LedgerConfig", "alert_publisher", "failure_consumer", "failure_ledger"]
@@ -22,6 +23,9 @@ class LedgerConfig(EnvConfig):
 class ConsumerConfig(LedgerConfig):
     ALERT_TOPIC_ARN: str = ""
     """Empty: no alerts (metrics and logs only)."""
+    FIRST_HOP_DLQ_ARNS: str = ""
+    """Comma-separated ARNs of the EventBridge rule targets' and SNS subscriptions' DLQs the consumer
+    reads (the toolkit's FirstHopDlqArns): an SNS subscription's DLQ message says nothing of what it is."""
 
 
 @functools.cache
@@ -37,10 +41,12 @@ def failure_ledger() -> FailureLedger:
 
 @functools.cache
 def failure_consumer() -> FailureConsumer:
+    first_hop_dlqs = get_config(ConsumerConfig).FIRST_HOP_DLQ_ARNS
     return FailureConsumer(
         failure_ledger(),
         StreamRehydrator(client("kinesis"), client("dynamodbstreams")),
         client("s3"),
+        first_hop_dlqs=frozenset(arn.strip() for arn in first_hop_dlqs.split(",") if arn.strip()),
     )
 
 

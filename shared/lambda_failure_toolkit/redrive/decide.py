@@ -1,6 +1,7 @@
 """Deciding what to do with one failure: whether the request selects it, where it goes, and whether
 it can go there at all. The source kinds share this; each adds what only it knows (sqs_dlq,
-lambda_dlq, destination_queue, ledger_source).
+lambda_dlq, destination_queue, ledger_source). An undelivered event goes to its one target, as
+`first_hop` builds it.
 """
 
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from pydantic import JsonValue
 
 from lambda_failure_toolkit.failures import FailureKind
 from lambda_failure_toolkit.ledger import LedgerEntry, RehydrationStatus
+from lambda_failure_toolkit.redrive.first_hop import first_hop_event, no_target_reason
 from lambda_failure_toolkit.redrive.request import RedriveRequest
 from lambda_failure_toolkit.redrive.run import Services
 from lambda_failure_toolkit.redrive.work import (
@@ -71,11 +73,11 @@ class Decider:
         if refusal := self.refused(target):
             return refusal
         if not facts.has_payload:
-            return Refuse(
-                f"no payload: the record ({facts.condition or 'DLQ'}) does not carry the event, "
-                "so there is nothing to replay",
-                str(target),
+            why = (
+                facts.no_payload_because
+                or f"the record ({facts.condition or 'DLQ'}) does not carry the event"
             )
+            return Refuse(f"no payload: {why}, so there is nothing to replay", str(target))
         return Work(
             id=facts.failure_id,
             target=target,
@@ -83,10 +85,26 @@ class Decider:
             group=facts.group(target),
         )
 
+    def delivery(self, facts: FailureFacts) -> Decision:
+        """An undelivered event: invoked on the one target that missed it, as its service would have."""
+        if not self.selects(facts):
+            return Skip()
+        target = self.function_of(facts)
+        if target is None:
+            return Refuse(no_target_reason(facts))
+        if refusal := self.refused(target):
+            return refusal
+        event = first_hop_event(facts)
+        if isinstance(event, Refuse):
+            return Refuse(event.reason, str(target))
+        return Work(id=facts.failure_id, target=target, body=event, group=facts.group(target))
+
     def entry(self, entry: LedgerEntry) -> Decision:
         """A ledger entry: its event invoked again, or its stream batch sent to its processor."""
         facts = FailureFacts.of(entry)
-        if entry.kind is not FailureKind.STREAM:
+        if entry.kind is FailureKind.DELIVERY:
+            decision = self.delivery(facts)
+        elif entry.kind is not FailureKind.STREAM:
             decision = self.event(facts, self.function_of(facts))
         elif not self.selects(facts):
             decision = Skip()

@@ -1,6 +1,7 @@
 """Source kind `destination_queue`: an on-failure destination queue. An async invocation record's
 payload is invoked again on the function (and qualifier) that failed; a stream failure's batch, read
-back into the ledger by the failure consumer, is sent to its processor as the batch it received."""
+back into the ledger by the failure consumer, is sent to its processor as the batch it received; an
+EventBridge rule target's DLQ message (in the consumer's DLQ) goes to the target that missed it."""
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -41,6 +42,8 @@ def redrive_destination_queue(
         if record.kind is FailureKind.ASYNC:
             facts = FailureFacts.of(record)
             return decider.event(facts, decider.function_of(facts))
+        if record.kind is FailureKind.DELIVERY:  # a rule target's DLQ message the consumer could not record
+            return decider.delivery(FailureFacts.of(record))
         return _stream_failure(services, decider, record.failure_id)
 
     return move_by_hand(services, run, source.queue_url, decide, progress)

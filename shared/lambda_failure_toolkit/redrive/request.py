@@ -85,7 +85,7 @@ class LedgerSource(_Strict):
     """Ledger entries, by id or by filter: asks for each to be redriven as its kind says."""
 
     type: Literal["ledger"]
-    failure_ids: tuple[Annotated[str, Field(pattern=r"^(async|stream|dlq)-[0-9a-f]{32}$")], ...] = ()
+    failure_ids: tuple[Annotated[str, Field(pattern=r"^(async|stream|dlq|delivery)-[0-9a-f]{32}$")], ...] = ()
     filter: LedgerFilter | None = None
     cursor: str | None = Field(default=None, min_length=1, max_length=4096)
     """Where a redrive by filter that stopped part way goes on (its report's `next_request` has it)."""

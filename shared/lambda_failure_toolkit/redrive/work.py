@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import JsonValue
 
-from lambda_failure_toolkit.failures import FailureKind, FailureRecord
+from lambda_failure_toolkit.failures import FailureKind, FailureRecord, FirstHop
 from lambda_failure_toolkit.ledger import LedgerEntry
 
 if TYPE_CHECKING:
@@ -113,6 +113,10 @@ class FailureFacts:
     payload: JsonValue
     payload_json: str | None
     """The payload's exact text, when the source kept it: what is replayed."""
+    first_hop: FirstHop | None = None
+    """An undelivered event's: what it is replayed as, and to whom."""
+    no_payload_because: str | None = None
+    """Why there is no payload, when the ledger knows (AWS dropped it)."""
 
     @classmethod
     def of(cls, failure: FailureRecord | LedgerEntry) -> "FailureFacts":
@@ -120,10 +124,12 @@ class FailureFacts:
             error_type = failure.error.type if failure.error else None
             error_message = failure.error.message if failure.error else None
             has_payload, payload = failure.has_payload, failure.payload
+            no_payload_because = None
         else:
             error_type, error_message = failure.error_type, failure.error_message
             has_payload = failure.has_payload or bool(failure.records)
             payload = {"Records": list(failure.records)} if failure.records else failure.payload
+            no_payload_because = failure.payload_dropped_because
         return cls(
             failure_id=failure.failure_id,
             kind=failure.kind,
@@ -137,6 +143,8 @@ class FailureFacts:
             has_payload=has_payload,
             payload=payload,
             payload_json=failure.payload_json,
+            first_hop=failure.first_hop,
+            no_payload_because=no_payload_because,
         )
 
     def group(self, target: Target) -> Group:

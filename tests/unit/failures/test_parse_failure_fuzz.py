@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lambda_failure_toolkit.failures import FailureRecord, UnrecognizedFailureError, parse_failure
-from tests.events import event_files, load_event
+from tests.events import FIRST_HOP_DLQS, event_files, load_event
 
 json_scalars = st.one_of(
     st.none(),
@@ -29,7 +29,8 @@ aws_keys = st.sampled_from(
         "Records", "eventSource", "EventSource", "Sns", "body", "Message", "Type", "TopicArn", "detail",
         "detail-type", "source", "requestContext", "responseContext", "requestPayload", "KinesisBatchInfo",
         "DDBStreamBatchInfo", "KafkaBatchInfo", "payload", "MessageId", "ReceiptHandle", "Body",
-        "messageAttributes", "RequestID", "ErrorCode", "condition", "functionArn",
+        "messageAttributes", "RequestID", "ErrorCode", "condition", "functionArn", "RULE_ARN", "TARGET_ARN",
+        "ERROR_CODE", "RETRY_ATTEMPTS", "EXHAUSTED_RETRY_CONDITION", "UnsubscribeURL", "stringValue",
     ]
 )  # fmt: skip
 aws_like = st.recursive(
@@ -128,6 +129,9 @@ def test_mutated_real_records(data: st.DataObject) -> None:
         value = _mutate(data, value)
     _outcome(value)
     _outcome(json.dumps(value))
+    _outcome(
+        value, first_hop_dlqs=FIRST_HOP_DLQS
+    )  # every SQS message of those queues is an undelivered event
 
 
 def _deep(depth: int, leaf: Any) -> Any:
@@ -153,3 +157,13 @@ def test_deeply_nested_values_anywhere(data: st.DataObject, depth: int) -> None:
         return _deep(depth, node)
 
     _outcome(bury(value))
+
+
+@given(aws_like, st.booleans())
+def test_arbitrary_bodies_of_a_first_hop_dlq_message(body: Any, named: bool) -> None:
+    # EventBridge's attributes with any body, in a queue named first-hop or not
+    record = load_event("failures/first-hop/eventbridge_no_permissions.json")["Records"][0]
+    record = record | {"body": json.dumps(body)}
+    _outcome(record, first_hop_dlqs=FIRST_HOP_DLQS if named else frozenset())
+    sns = load_event("failures/first-hop/sns_subscription.json")["Records"][0] | {"body": json.dumps(body)}
+    _outcome(sns, first_hop_dlqs=FIRST_HOP_DLQS if named else frozenset())

@@ -13,7 +13,7 @@ from lambda_failure_toolkit.failures import (
     UnrecognizedReason,
     parse_failure,
 )
-from tests.events import event_files, load_event
+from tests.events import FIRST_HOP_DLQS, event_files, load_event
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 ASYNC_FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-async-processor"
@@ -37,8 +37,10 @@ class Expected(NamedTuple):
     attempts: int | None
 
 
-A, S, D = FailureKind.ASYNC, FailureKind.STREAM, FailureKind.DLQ
+A, S, D, F = FailureKind.ASYNC, FailureKind.STREAM, FailureKind.DLQ, FailureKind.DELIVERY
 RETRIES = Expected(A, "RetriesExhausted", ASYNC_FN, "$LATEST", (), 3)
+ORDER_EVENTS_FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:order-events-dev"
+SUBSCRIPTION = Expected(F, None, None, None, ("sqs",), None)
 
 # One row per record in each file; a new event file without a row here fails test_every_event_file_is_covered.
 EXPECTED: dict[str, list[Expected]] = {
@@ -112,6 +114,16 @@ EXPECTED: dict[str, list[Expected]] = {
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", ("sqs",), 4),
     ],
     "failures/failure-topic/async_retries_exhausted.json": [RETRIES._replace(channels=("sns",))],
+    "failures/first-hop/eventbridge_no_permissions.json": [
+        Expected(F, None, ORDER_EVENTS_FN, None, ("sqs",), 1)
+    ],
+    "failures/first-hop/eventbridge_retries_exhausted.json": [
+        Expected(F, "MaximumEventAgeInSeconds", ORDER_EVENTS_FN, "live", ("sqs",), 38),
+        Expected(F, None, ORDER_EVENTS_FN, None, ("sqs",), 1),
+    ],
+    "failures/first-hop/sns_subscription.json": [SUBSCRIPTION],
+    "failures/first-hop/sns_subscription_fifo.json": [SUBSCRIPTION],
+    "failures/first-hop/sns_subscription_raw.json": [SUBSCRIPTION],
     "failures/failure-topic/stream_dynamodb.json": [
         Expected(S, "RetryAttemptsExhausted", STREAM_FN, "live", ("sns",), 4)
     ],
@@ -125,7 +137,12 @@ REFUSED: dict[str, list[UnrecognizedReason]] = {
 
 def _records(relative: str) -> list[Any]:
     event = load_event(relative)
-    if "Records" in event and relative.split("/")[1] in {"dlq", "failure-queue", "failure-topic"}:
+    if "Records" in event and relative.split("/")[1] in {
+        "dlq",
+        "failure-queue",
+        "failure-topic",
+        "first-hop",
+    }:
         return list(event["Records"])
     return [event]
 
@@ -134,7 +151,7 @@ def _outcomes(relative: str) -> tuple[list[FailureRecord], list[UnrecognizedReas
     parsed, refused = [], []
     for item in _records(relative):
         try:
-            parsed.append(parse_failure(item))
+            parsed.append(parse_failure(item, first_hop_dlqs=FIRST_HOP_DLQS))
         except UnrecognizedFailureError as error:
             refused.append(error.reason)
     return parsed, refused

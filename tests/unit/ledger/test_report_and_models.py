@@ -6,19 +6,21 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from lambda_failure_toolkit.failures import FailureKind, parse_failure
+from lambda_failure_toolkit.failures import FailureKind, FailureRecord, parse_failure
 from lambda_failure_toolkit.ledger import (
     BatchReport,
     Consumed,
     ConsumedAs,
     LedgerEntry,
     LedgerFilter,
+    PayloadStatus,
     Rehydration,
     RehydrationStatus,
 )
 from lambda_failure_toolkit.ledger.consumer import _is_s3_test_event, ledger_entry
+from lambda_failure_toolkit.ledger.report import first_hop_advice
 from lambda_failure_toolkit.ledger.store import _item, _item_size, iso
-from tests.events import load_event
+from tests.events import FIRST_HOP_DLQS, load_event
 
 
 def recorded(
@@ -170,3 +172,116 @@ def test_a_long_error_message_is_cut_in_the_summary_only() -> None:
     assert len(e.error_message) == 1024
     assert isinstance(e.response_payload, dict)
     assert len(e.response_payload["errorMessage"]) == 5000  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- the first hop, and dropped payloads
+
+
+def first_hop(sample: str, index: int = 0) -> FailureRecord:
+    return parse_failure(load_event(sample)["Records"][index], first_hop_dlqs=FIRST_HOP_DLQS)
+
+
+def recorded_as(failure: FailureRecord) -> Consumed:
+    error_type = failure.error.type if failure.error else None
+    return Consumed(
+        ConsumedAs.RECORDED,
+        failure.failure_id,
+        failure.function_name,
+        failure.condition,
+        error_type,
+        advice=first_hop_advice(failure),
+    )
+
+
+def test_a_missing_permission_is_told_as_a_permission_problem_naming_the_policy_to_check() -> None:
+    advice = first_hop_advice(first_hop("failures/first-hop/eventbridge_no_permissions.json"))
+    assert advice is not None
+    assert advice.startswith("NO_PERMISSIONS: EventBridge may not invoke arn:aws:lambda:eu-west-1:")
+    assert "A permission problem, not a transient one" in advice
+    assert "resource-based policy" in advice
+    assert (
+        "aws lambda get-policy --function-name arn:aws:lambda:eu-west-1:123456789012:function:order-events-dev"
+        in advice
+    )
+    assert "events.amazonaws.com" in advice
+    assert "SourceArn arn:aws:events:eu-west-1:123456789012:rule/order-events-dev" in advice
+
+
+def test_a_deleted_target_and_retries_that_ran_out_are_told_apart() -> None:
+    throttled = first_hop("failures/first-hop/eventbridge_retries_exhausted.json", 0)
+    deleted = first_hop("failures/first-hop/eventbridge_retries_exhausted.json", 1)
+    assert (first_hop_advice(deleted) or "").startswith("NO_RESOURCE: arn:aws:lambda:")
+    throttled_advice = first_hop_advice(throttled) or ""
+    assert throttled_advice.startswith("THROTTLING: EventBridge could not invoke")
+    assert "after 37 retries (MaximumEventAgeInSeconds)" in throttled_advice
+    assert "permission" not in throttled_advice
+
+
+def test_an_sns_subscription_failure_names_the_topic_the_subscription_and_what_to_check() -> None:
+    advice = first_hop_advice(first_hop("failures/first-hop/sns_subscription.json")) or ""
+    assert "the subscription arn:aws:sns:eu-west-1:123456789012:order-events-dev:5c7e9a1b" in advice
+    assert "sns.amazonaws.com" in advice
+    assert "target.function" in advice  # the message does not name the subscriber
+    assert (
+        first_hop_advice(parse_failure(load_event("failures/destinations/async/retries_exhausted.json")))
+        is None
+    )
+
+
+def test_the_alert_counts_permission_problems_in_its_subject_and_gives_each_advice_once() -> None:
+    report = BatchReport()
+    no_permissions = first_hop("failures/first-hop/eventbridge_no_permissions.json")
+    report.add([recorded_as(no_permissions), recorded_as(no_permissions), *recorded(1)])
+    subject, text = report.alert("ledger")
+    assert subject == "3 new Lambda failure(s) recorded, 2 permission problem(s)"
+    assert "2 event(s) never reached their function (the first hop):" in text
+    assert text.count("NO_PERMISSIONS: EventBridge may not invoke") == 1
+    assert [item.failure_id for item in report.undelivered] == [no_permissions.failure_id] * 2
+
+
+def async_entry(record: dict[str, object], channels: tuple[str, ...] = ()) -> LedgerEntry:
+    failure = parse_failure(record)
+    failure = failure.model_copy(
+        update={"delivery": failure.delivery.model_copy(update={"channels": channels})}
+    )
+    return ledger_entry(
+        failure, Rehydration(status=RehydrationStatus.NOT_APPLICABLE), recorded_at=datetime.now(UTC)
+    )
+
+
+def test_a_record_whose_payload_aws_dropped_says_so_and_why() -> None:
+    record = load_event("failures/destinations/async/retries_exhausted.json")
+    without = {
+        key: value for key, value in record.items() if key not in {"requestPayload", "responsePayload"}
+    }
+    via_sns = async_entry(without, ("sqs", "sns"))
+    assert via_sns.payload_status is PayloadStatus.DROPPED
+    assert via_sns.payload_dropped_because is not None
+    assert "through SNS, whose 256 KB limit" in via_sns.payload_dropped_because
+    direct = async_entry(without)
+    assert direct.payload_status is PayloadStatus.DROPPED
+    assert "without the event" in (direct.payload_dropped_because or "")
+    kept = async_entry(record)
+    assert (kept.payload_status, kept.payload_dropped_because) == (PayloadStatus.KEPT, None)
+    assert entry("failures/destinations/stream/kinesis_retry_attempts_exhausted.json").payload_status is (
+        PayloadStatus.STREAM_RECORDS
+    )
+    # Derived from what is stored, so an entry written before reads the same; and shown in its dump
+    assert LedgerEntry.model_validate(via_sns.model_dump()).payload_status is PayloadStatus.DROPPED
+    assert via_sns.model_dump(mode="json")["payload_status"] == "dropped"
+
+
+def test_dropped_payloads_and_undelivered_events_are_counted_and_named() -> None:
+    report = BatchReport()
+    report.add(
+        [
+            Consumed(
+                ConsumedAs.RECORDED, "async-1", "fn", "RetriesExhausted", None, payload=PayloadStatus.DROPPED
+            ),
+            recorded_as(first_hop("failures/first-hop/sns_subscription.json")),
+        ]
+    )
+    _, text = report.alert("ledger")
+    assert "1 record(s) came without their event, which AWS dropped: async-1" in text
+    assert [item.failure_id for item in report.dropped_payloads] == ["async-1"]
+    assert len(report.undelivered) == 1
