@@ -4,7 +4,6 @@ by its PID however the run ends."""
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,10 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from demo.processes import HOST, free_port, stop
+
 __all__ = ["Ministack", "MinistackError", "running_ministack"]
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 
 
 class MinistackError(RuntimeError):
@@ -43,14 +43,6 @@ class Ministack:
         }
 
 
-def _port() -> int:
-    """A free port: never one another run (or another ministack) may be answering on."""
-    with socket.socket() as free:
-        free.bind((HOST, 0))
-        port: int = free.getsockname()[1]
-        return port
-
-
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_ministack/health", timeout=1):  # noqa: S310 (http://127.0.0.1 only)
@@ -70,22 +62,6 @@ def _wait_until_healthy(process: "subprocess.Popen[bytes]", url: str, log: Path,
         time.sleep(0.1)
 
 
-def _stop(process: "subprocess.Popen[bytes]") -> None:
-    """SIGTERM to ministack's process group (it leads it: its Lambda workers too), SIGKILL after 5 s.
-    A second Ctrl-C meanwhile is ignored, so that it cannot leave ministack running."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if process.poll() is not None:
-                return
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=5)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 @contextlib.contextmanager
 def running_ministack(venv: Path | None = None, *, startup_timeout_s: float = 30.0) -> Iterator[Ministack]:
     """Start ministack from `venv` (default $MINISTACK_VENV or .venv-ministack) on a free port of
@@ -99,7 +75,7 @@ def running_ministack(venv: Path | None = None, *, startup_timeout_s: float = 30
         raise MinistackError(
             f"no ministack in {venv}: run 'make ministack-venv' (or 'make demo', which makes it)"
         )
-    port = _port()
+    port = free_port()
     url = f"http://{HOST}:{port}"
     descriptor, name = tempfile.mkstemp(prefix=f"ministack-{port}-", suffix=".log")
     log = Path(name)
@@ -134,6 +110,6 @@ def running_ministack(venv: Path | None = None, *, startup_timeout_s: float = 30
     else:
         log.unlink(missing_ok=True)
     finally:
-        _stop(process)
+        stop(process, group=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

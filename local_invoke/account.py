@@ -8,9 +8,7 @@ its account id is the one the sample events name (decision log 52).
 import contextlib
 import functools
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +21,7 @@ from typing import Any
 
 import boto3
 
+from demo.processes import HOST, free_port, stop
 from local_invoke.template import (
     ACCOUNT_ID,
     REGION,
@@ -43,7 +42,6 @@ __all__ = [
     "running_moto_server",
 ]
 
-HOST = "127.0.0.1"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -74,13 +72,6 @@ class MotoServer:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _healthy(endpoint: str) -> bool:
     try:
         with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 -- http://127.0.0.1 only
@@ -89,26 +80,11 @@ def _healthy(endpoint: str) -> bool:
         return False
 
 
-def _stop(process: "subprocess.Popen[bytes]") -> None:
-    """SIGTERM to the server's PID, SIGKILL after 5 s; a second Ctrl-C meanwhile cannot skip it."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if process.poll() is not None:
-                return
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=5)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 @contextlib.contextmanager
 def running_moto_server(log: Path, *, startup_timeout_s: float = 30.0) -> Iterator[MotoServer]:
     """A moto server on a free port of 127.0.0.1, logging to `log`; stopped by its PID when the
     block ends, however it ends (SIGTERM and SIGHUP end it as Ctrl-C does)."""
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://{HOST}:{port}"
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
 
@@ -134,7 +110,7 @@ def running_moto_server(log: Path, *, startup_timeout_s: float = 30.0) -> Iterat
             time.sleep(0.1)
         yield MotoServer(endpoint, process.pid, log)
     finally:
-        _stop(process)
+        stop(process)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -9,14 +9,7 @@ from pathlib import Path
 import pytest
 
 from demo.ministack import ROOT, Ministack, MinistackError, running_ministack
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from tests.processes import alive
 
 
 def test_a_failure_inside_the_run_stops_ministack_and_keeps_its_log() -> None:
@@ -25,13 +18,13 @@ def test_a_failure_inside_the_run_stops_ministack_and_keeps_its_log() -> None:
     def failing_run() -> None:
         with running_ministack() as account:
             seen.append(account)
-            assert _alive(account.pid)
+            assert alive(account.pid)
             raise RuntimeError("a step failed")
 
     with pytest.raises(RuntimeError, match="a step failed"):
         failing_run()
     pid, log = seen[0].pid, seen[0].log
-    assert not _alive(pid)
+    assert not alive(pid)
     assert log.exists()  # named on stderr, for the post-mortem
     log.unlink()
 
@@ -57,7 +50,7 @@ def test_ctrl_c_or_a_kill_of_the_run_stops_ministack(sig: signal.Signals, tmp_pa
     ) as run:
         assert run.stdout is not None
         pid = int(run.stdout.readline())
-        assert _alive(pid)
+        assert alive(pid)
 
         run.send_signal(sig)
 
@@ -68,7 +61,7 @@ def test_ctrl_c_or_a_kill_of_the_run_stops_ministack(sig: signal.Signals, tmp_pa
             raise
     assert run.returncode != 0
     assert "KeyboardInterrupt" in stderr
-    assert not _alive(pid)
+    assert not alive(pid)
 
 
 def test_without_ministack_installed_the_error_says_how_to_get_it(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 templates, what it says an invocation changed, and the redrive's sample state."""
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +11,7 @@ from local_invoke.account import STORE_TYPES, LocalAccount, running_moto_server
 from local_invoke.changes import describe_changes, snapshot
 from local_invoke.samples import prepare
 from local_invoke.template import SAMPLE, TOOLKIT, load
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from tests.processes import alive
 
 
 class _StepFailedError(Exception):
@@ -29,20 +21,20 @@ class _StepFailedError(Exception):
 def _run_in_server(log: Path, *, fails: bool) -> int:
     with running_moto_server(log) as server:
         assert server.endpoint.startswith("http://127.0.0.1:")
-        assert _alive(server.pid)
+        assert alive(server.pid)
         if fails:
             raise _StepFailedError(server.pid)
         return server.pid
 
 
 def test_the_moto_server_is_stopped_by_its_pid_when_the_block_ends(tmp_path: Path) -> None:
-    assert not _alive(_run_in_server(tmp_path / "moto.log", fails=False))
+    assert not alive(_run_in_server(tmp_path / "moto.log", fails=False))
 
 
 def test_the_moto_server_is_stopped_by_its_pid_when_the_block_raises(tmp_path: Path) -> None:
     with pytest.raises(_StepFailedError) as raised:
         _run_in_server(tmp_path / "moto.log", fails=True)
-    assert not _alive(raised.value.args[0])
+    assert not alive(raised.value.args[0])
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,7 @@ up with ../shared/tools/sam-local; elsewhere, a normal SAM CLI and Docker do (th
 
 import contextlib
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -29,6 +27,7 @@ import pytest
 from botocore.config import Config
 from pytest_socket import enable_socket
 
+from demo.processes import stop
 from local_invoke.account import CREDENTIALS, LocalAccount, running_moto_server
 from local_invoke.functions import environment, functions
 from local_invoke.index import EVENTS
@@ -74,17 +73,6 @@ def _port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _stop(process: "subprocess.Popen[bytes]") -> None:
-    """By its PID: SIGTERM (it removes its containers), SIGKILL after 30 s."""
-    for sig, wait_s in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
-        if process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(process.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=wait_s)
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +127,7 @@ def warm_lambda(
             config=Config(read_timeout=900, retries={"total_max_attempts": 1}),
         )
     finally:
-        _stop(process)
+        stop(process, grace_s=30)
 
 
 @pytest.fixture

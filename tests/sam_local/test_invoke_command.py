@@ -3,7 +3,6 @@ that sets variables: a true `sam local invoke` each, its printed response checke
 event's documented expectation, and what it says the function changed."""
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from local_invoke.account import STORE_TYPES
 from local_invoke.index import SampleEvent, meets, sample_events
 from local_invoke.template import SAMPLE, TOOLKIT, load
+from tests.processes import alive
 from tests.sam_local.conftest import ROOT
 
 STORES = sum(
@@ -82,14 +82,6 @@ def _between(printed: str, start: str, end: str) -> list[str]:
     ]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.mark.parametrize(("function", "event", "variables"), list(CASES), ids=lambda part: part or "-")
 def test_make_invoke_prints_the_documented_response_and_what_the_function_changed(
     sam_build: Path, function: str, event: str, variables: str
@@ -122,4 +114,4 @@ def test_make_invoke_prints_the_documented_response_and_what_the_function_change
     # and the local account is gone
     server = re.search(r"a moto server at http://127\.0\.0\.1:\d+ \(pid (\d+)\)", printed)
     assert server is not None
-    assert not _alive(int(server[1]))
+    assert not alive(int(server[1]))
