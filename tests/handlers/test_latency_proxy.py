@@ -2,6 +2,7 @@
 different connections wait in parallel, answers come back byte for byte, and the proxy is stopped by
 its PID however its block ends."""
 
+import statistics
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,21 @@ def test_each_call_waits_the_delay_and_the_answer_is_the_upstreams(upstream: str
         )["Attributes"]["ApproximateNumberOfMessagesNotVisible"]
         == "1"
     )
+
+
+def test_a_call_takes_the_delay_and_not_much_more(upstream: str) -> None:
+    # Given the proxy with a 60 ms delay, on a kept-alive connection
+    with running_latency_proxy(upstream, Latency(DELAY_MS)) as proxy:
+        sqs = _sqs(proxy.url)
+        sqs.list_queues()
+        times = []
+        for _ in range(9):
+            started = time.perf_counter()
+            sqs.list_queues()
+            times.append(time.perf_counter() - started)
+    # Then the median call takes the delay and moto's few milliseconds: not Nagle's algorithm's 40 ms
+    # more (an answer written in two parts waits for the client's delayed ACK)
+    assert DELAY_MS / 1000 <= statistics.median(times) < (DELAY_MS + 25) / 1000
 
 
 def test_calls_on_different_connections_wait_in_parallel(upstream: str) -> None:
