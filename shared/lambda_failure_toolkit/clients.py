@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CONNECT_TIMEOUT_S",
     "INVOKE_READ_TIMEOUT_S",
+    "MAX_POOL_CONNECTIONS",
     "READ_TIMEOUT_S",
     "ClientOptions",
     "client",
@@ -43,6 +44,9 @@ __all__ = [
 CONNECT_TIMEOUT_S: Final = 5.0
 READ_TIMEOUT_S: Final = 30.0
 """Longer than SQS's longest receive wait (20 s): a read that takes longer is stuck."""
+MAX_POOL_CONNECTIONS: Final = 20
+"""One connection a worker of the redrive at its largest concurrency (botocore's default is 10: more
+workers than connections would open and drop one per call)."""
 INVOKE_READ_TIMEOUT_S: Final = 900.0
 """A synchronous Invoke answers when the function ends: Lambda's longest timeout."""
 
@@ -60,6 +64,7 @@ def client_config(
         connect_timeout=connect_timeout_s,
         read_timeout=read_timeout_s,
         retries={"total_max_attempts": botocore_attempts, "mode": "standard"},
+        max_pool_connections=MAX_POOL_CONNECTIONS,
     )
 
 

@@ -10,11 +10,13 @@ from botocore.awsrequest import AWSResponse
 from lambda_failure_toolkit.clients import (
     CONNECT_TIMEOUT_S,
     INVOKE_READ_TIMEOUT_S,
+    MAX_POOL_CONNECTIONS,
     READ_TIMEOUT_S,
     client,
 )
 from lambda_failure_toolkit.failures.report import failure_queue_reporter
 from lambda_failure_toolkit.ledger.wiring import alert_publisher, failure_consumer, failure_ledger
+from lambda_failure_toolkit.redrive.request import MAX_CONCURRENCY
 from lambda_failure_toolkit.redrive.wiring import redrive_engine
 from lambda_failure_toolkit.retry import Deadline, RetryPolicy
 from orders.wiring import _from_environment
@@ -46,6 +48,8 @@ def test_every_client_the_wiring_builds_leaves_retries_to_retry_policy(
         for config in found:
             assert config.connect_timeout == CONNECT_TIMEOUT_S
             assert config.read_timeout == (INVOKE_READ_TIMEOUT_S if service == "lambda" else READ_TIMEOUT_S)
+            if service in {"sqs", "lambda"}:  # a connection for each of the redrive's workers
+                assert config.max_pool_connections >= MAX_CONCURRENCY
 
 
 def test_the_dlq_tools_engine_clients_leave_retries_to_retry_policy_too(
@@ -66,6 +70,7 @@ def test_the_dlq_tools_engine_clients_leave_retries_to_retry_policy_too(
     for service, config in configs.items():
         assert config.retries["total_max_attempts"] == 1, service
         assert config.read_timeout == (INVOKE_READ_TIMEOUT_S if service == "lambda" else READ_TIMEOUT_S)
+        assert config.max_pool_connections == MAX_POOL_CONNECTIONS >= MAX_CONCURRENCY
 
 
 class Clock:

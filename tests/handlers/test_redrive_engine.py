@@ -17,6 +17,7 @@ from lambda_failure_toolkit.ledger.wiring import failure_consumer, failure_ledge
 from lambda_failure_toolkit.redrive import RedriveTargets, parse_redrive_request
 from lambda_failure_toolkit.redrive.engine import Redrive, RedriveSourceError
 from lambda_failure_toolkit.redrive.report import RedriveReport
+from lambda_failure_toolkit.redrive.request import QUEUE_CONCURRENCY
 from lambda_failure_toolkit.retry import Deadline
 from tests.failure_queue import sqs_message
 from tests.redrive_support import ARN, FakeLambda, FunctionFailed, Queues, Serialized, client_error
@@ -189,6 +190,7 @@ def test_the_rate_limit_spaces_the_sends(queues: Queues, orders: tuple[str, str]
                 "dry_run": False,
                 "rate_per_second": 10,
                 "filter": {"since": "2000-01-01T00:00:00Z"},
+                "concurrency": 1,  # the fake clock would add up the waits of parallel workers
             },
             allowed,
         ),
@@ -417,6 +419,7 @@ def test_it_stops_after_n_consecutive_target_failures(queues: Queues, orders: tu
             "dry_run": False,
             "stop_after_consecutive_failures": 10,
             "filter": {"since": "2000-01-01T00:00:00Z"},
+            "concurrency": 1,  # one batch at a time: the stop comes exactly at the tenth
         },
         orders_allowed(source),
         sqs=Faulty(queues.sqs, fault),
@@ -463,6 +466,37 @@ def test_it_stops_before_its_deadline_and_says_how_to_go_on(queues: Queues, orde
     assert len(queues.bodies(dlq)) == 10
 
 
+def test_at_the_default_concurrency_the_failure_stop_comes_within_one_batch_a_worker(
+    queues: Queues, orders: tuple[str, str]
+) -> None:
+    # Given a DLQ of 400 messages and a target that refuses every send
+    source, dlq = orders
+    queues.put(dlq, [order(n) for n in range(400)])
+
+    def fault(name: str, kwargs: dict[str, Any], real: Any) -> Any:
+        if name == "send_message_batch":
+            raise client_error("KMS.AccessDeniedException", "key disabled", operation="SendMessageBatch")
+        return real()
+
+    # When it is redriven with the default workers, stopping after 10 consecutive failures
+    report = redrive(
+        {
+            "source": {"type": "sqs_dlq", "queue_url": dlq},
+            "dry_run": False,
+            "stop_after_consecutive_failures": 10,
+            "filter": {"since": "2000-01-01T00:00:00Z"},
+        },
+        orders_allowed(source),
+        sqs=Faulty(queues.sqs, fault),
+    )
+    # Then the run stops once the batches other workers had in hand have failed too, not later
+    assert report.status == "stopped"
+    assert 10 <= report.failed <= QUEUE_CONCURRENCY * 10 + 10 < 400
+    # and every message is still in the DLQ
+    assert len(queues.bodies(dlq)) == 400
+    assert queues.bodies(source) == []
+
+
 def test_what_a_run_holds_is_released_when_it_breaks_and_max_messages_goes_on_from_what_is_left(
     queues: Queues, orders: tuple[str, str]
 ) -> None:
@@ -478,7 +512,13 @@ def test_what_a_run_holds_is_released_when_it_breaks_and_max_messages_goes_on_fr
         return real()
 
     allowed = orders_allowed(source)
-    raw = {"source": {"type": "sqs_dlq", "queue_url": dlq}, "dry_run": False, "max_messages": 25}
+    # One worker: with more, the others' batches would be sent or held when the bug strikes.
+    raw = {
+        "source": {"type": "sqs_dlq", "queue_url": dlq},
+        "dry_run": False,
+        "max_messages": 25,
+        "concurrency": 1,
+    }
     with pytest.raises(RuntimeError, match="a bug"):
         redrive(raw, allowed, sqs=Faulty(queues.sqs, fault))
     # The batch it was sending is visible again at once, not after the visibility timeout

@@ -490,7 +490,10 @@ def test_no_stream_processor_is_invoked_after_the_stop(aws: dict[str, Any]) -> N
         sleep=clock.sleep,
     )
     report = run.run(
-        parse_redrive_request({"source": {"type": "ledger", "failure_ids": ids}, "dry_run": False}, allowed),
+        # One worker: the fake clock adds up what parallel workers' processors would take at once.
+        parse_redrive_request(
+            {"source": {"type": "ledger", "failure_ids": ids}, "dry_run": False, "concurrency": 1}, allowed
+        ),
         deadline=Deadline(899, clock=clock),
     )
     assert clock.now <= 899

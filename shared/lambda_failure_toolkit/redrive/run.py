@@ -220,13 +220,11 @@ class RateLimit:
 def in_workers(run: RunState, worker: Callable[[], None]) -> None:
     """`worker` in `concurrency` threads. If the caller is interrupted (Ctrl-C) or one raises,
     the others stop after the work in hand."""
-    if run.request.concurrency == 1:
+    if run.request.workers == 1:
         worker()
         return
-    with ThreadPoolExecutor(max_workers=run.request.concurrency, thread_name_prefix="redrive") as pool:
-        futures = [
-            pool.submit(contextvars.copy_context().run, worker) for _ in range(run.request.concurrency)
-        ]
+    with ThreadPoolExecutor(max_workers=run.request.workers, thread_name_prefix="redrive") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, worker) for _ in range(run.request.workers)]
         try:
             for future in futures:
                 future.result()

@@ -18,6 +18,7 @@ from lambda_failure_toolkit.redrive import (
     RedriveTargets,
     parse_redrive_request,
 )
+from lambda_failure_toolkit.redrive.request import INVOKE_CONCURRENCY, QUEUE_CONCURRENCY
 
 DLQ = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dlq-dev"
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-queue-dev"
@@ -34,8 +35,27 @@ def refused(raw: Any) -> list[str]:
 def test_a_minimal_request_is_a_dry_run() -> None:
     request = parse_redrive_request({"source": {"type": "sqs_dlq", "queue_url": DLQ}}, ALLOWED)
     assert request.dry_run is True
-    assert request.concurrency == 1
+    assert request.concurrency is None
     assert request.max_messages is None
+
+
+@pytest.mark.parametrize(
+    ("source", "workers"),
+    [
+        ({"type": "sqs_dlq", "queue_url": DLQ}, QUEUE_CONCURRENCY),  # a move between queues
+        ({"type": "lambda_dlq", "queue_url": DLQ, "function": "order-events-dev"}, INVOKE_CONCURRENCY),
+        ({"type": "destination_queue", "queue_url": DLQ}, INVOKE_CONCURRENCY),
+        ({"type": "ledger", "failure_ids": ["async-" + "0" * 32]}, INVOKE_CONCURRENCY),
+    ],
+)
+def test_the_default_workers_depend_on_what_the_run_calls(source: dict[str, Any], workers: int) -> None:
+    assert parse_redrive_request({"source": source}, ALLOWED).workers == workers
+    assert parse_redrive_request({"source": source, "concurrency": 3}, ALLOWED).workers == 3
+
+
+def test_concurrency_null_is_refused_naming_what_to_give() -> None:
+    problems = refused({"source": {"type": "sqs_dlq", "queue_url": DLQ}, "concurrency": None})
+    assert any("concurrency" in problem and "leave it out for the default" in problem for problem in problems)
 
 
 def test_a_full_request_reads_as_written() -> None:

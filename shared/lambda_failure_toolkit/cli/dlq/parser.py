@@ -245,7 +245,12 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     limits = parser.add_argument_group("limits")
     limits.add_argument("--max-messages", type=int, metavar="N", help="move at most N (1 to 1,000,000)")
     limits.add_argument("--rate", type=float, metavar="PER_SECOND", help="at most this many a second")
-    limits.add_argument("--concurrency", type=int, metavar="N", help="workers (1 to 20; default 1)")
+    limits.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="workers, each with a call in flight (1 to 20; default 16 for an SQS DLQ, 4 for a redrive that invokes functions)",
+    )
     limits.add_argument(
         "--keep-source",
         action=argparse.BooleanOptionalAction,
