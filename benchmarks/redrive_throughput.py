@@ -105,7 +105,8 @@ def loopback_only(endpoint_url: str) -> str:
 # ---------------------------------------------------------------- queues
 
 
-def entry(index: int) -> dict[str, Any]:
+def entry(index: int, size: int = 200) -> dict[str, Any]:
+    """Message `index` of a DLQ to move: an order event of `size` bytes of JSON, three attributes."""
     order = {
         "order_id": f"ord-{index:08d}",
         "revision": 1,
@@ -115,8 +116,8 @@ def entry(index: int) -> dict[str, Any]:
         "currency": "EUR",
         "customer": f"cust-{index % 997:05d}",
     }
-    padding = 200 - len(json.dumps({**order, "note": ""}))
-    body = json.dumps({**order, "note": "x" * max(0, padding)})  # 200 bytes
+    padding = size - len(json.dumps({**order, "note": ""}))
+    body = json.dumps({**order, "note": "x" * max(0, padding)})
     return {
         "Id": str(index % BATCH),
         "MessageBody": body,
@@ -140,9 +141,9 @@ def delete_pair(sqs: Any, dlq: str, target: str) -> None:
         sqs.delete_queue(QueueUrl=url)
 
 
-def fill(sqs: Any, url: str, count: int, threads: int) -> None:
+def fill(sqs: Any, url: str, count: int, threads: int, size: int = 200) -> None:
     def send(start: int) -> None:
-        entries = [entry(i) for i in range(start, min(start + BATCH, count))]
+        entries = [entry(i, size) for i in range(start, min(start + BATCH, count))]
         response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
         assert not response.get("Failed"), response["Failed"]
 
@@ -238,7 +239,8 @@ def raw(sqs: Any, dlq: str, target: str, concurrency: int) -> None:
         thread.join()
 
 
-def engine(sqs: Any, dlq: str, target: str, concurrency: int) -> None:
+def engine(sqs: Any, dlq: str, target: str, concurrency: int | None) -> None:
+    """The engine moving every message of `dlq` to `target`; `concurrency` None: the request's default."""
     redrive = Redrive(
         sqs=sqs,
         lambda_client=None,  # type: ignore[arg-type]  # a queue source never invokes
@@ -252,9 +254,9 @@ def engine(sqs: Any, dlq: str, target: str, concurrency: int) -> None:
             "source": {"type": "sqs_dlq", "queue_url": dlq},
             "target": {"queue_url": target},
             "dry_run": False,
-            "concurrency": concurrency,
             "filter": {"since": "2000-01-01T00:00:00Z"},  # every message, moved by the engine itself
-        },
+        }
+        | ({"concurrency": concurrency} if concurrency is not None else {}),
         RedriveTargets(queues=frozenset({target})),
     )
     report = redrive.run(request, deadline=Deadline.after(3600))
