@@ -11,6 +11,7 @@ from typing import Final, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambda_failure_toolkit.cli.audit.command import run_audit
 from lambda_failure_toolkit.cli.dlq.errors import RefusedError, aws_reason, is_setup_error, setup_problem
 from lambda_failure_toolkit.cli.dlq.parser import parse_args
 from lambda_failure_toolkit.cli.dlq.render import show_report
@@ -43,6 +44,8 @@ def main(
             args = parse_args(argv)
         except SystemExit as exc:  # --help, or argparse refused an option
             return exc.code if isinstance(exc.code, int) else 2
+    if args.command == "audit":
+        return run_audit(args, out, err)
     try:
         outcome = _command(
             args,

@@ -131,7 +131,7 @@ _QUEUE_FIX = """\
   Queue:
     Type: AWS::SQS::Queue
     Properties:
-      VisibilityTimeout: 180          # 6 x the function's Timeout (30) + its batching window
+      VisibilityTimeout: 180          # at least 6 x the function's Timeout (30)
       MessageRetentionPeriod: 345600  # 4 days
       RedrivePolicy: {deadLetterTargetArn: !GetAtt QueueDLQ.Arn, maxReceiveCount: 5}
   QueueDLQ:
