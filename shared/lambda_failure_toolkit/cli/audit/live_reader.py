@@ -88,10 +88,12 @@ def read_account(session: Any, *, endpoint_url: str | None, stack_name: str | No
 
 
 def _functions(model: Model, lambda_: Any, wanted: Any) -> None:
-    for config in _pages(lambda_, "list_functions", "Functions"):
-        name, arn = config["FunctionName"], config["FunctionArn"]
+    for listed in _pages(lambda_, "list_functions", "Functions"):
+        name, arn = listed["FunctionName"], listed["FunctionArn"]
         if not wanted("AWS::Lambda::Function", name, arn):
             continue
+        # The whole configuration: a listing may leave settings out (an emulator's leaves the DLQ).
+        config = lambda_.get_function_configuration(FunctionName=name)
         invoke = _or_none(lambda_.get_function_event_invoke_config, FunctionName=name) or {}
         on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         model.functions[arn] = Function(
