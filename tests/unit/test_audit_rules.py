@@ -90,3 +90,9 @@ def test_an_s3_permission_needs_both_its_source_arn_and_account() -> None:
     found = {finding.rule.id: finding.detail for finding in audit(model)}
     assert "without SourceArn or SourceAccount" in found["PERM-001"]
     assert found["IAM-003"] == "allows *"
+
+
+def test_the_readme_rules_table_lists_every_rule_as_it_is() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for rule in RULES:
+        assert f"| {rule.id} | {rule.severity.label} | {rule.what} | {rule.why} |" in readme

@@ -94,7 +94,7 @@ def _functions(model: Model, lambda_: Any, wanted: Any) -> None:
             continue
         # The whole configuration: a listing may leave settings out (an emulator's leaves the DLQ).
         config = lambda_.get_function_configuration(FunctionName=name)
-        invoke = _or_none(lambda_.get_function_event_invoke_config, FunctionName=name) or {}
+        invoke = _invoke_config(lambda_, name, arn)
         on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         model.functions[arn] = Function(
             arn=arn,
@@ -143,6 +143,15 @@ def _functions(model: Model, lambda_: Any, wanted: Any) -> None:
                     source_account=condition.get("StringEquals", {}).get("AWS:SourceAccount"),
                 )
             )
+
+
+def _invoke_config(lambda_: Any, name: str, arn: str) -> dict[str, Any]:
+    """The configuration for an unqualified invoke: the function's own, or its `$LATEST`'s (SAM's)."""
+    listed = _or_none(lambda_.list_function_event_invoke_configs, FunctionName=name) or {}
+    for config in listed.get("FunctionEventInvokeConfigs", []):
+        if config.get("FunctionArn") in {arn, f"{arn}:$LATEST"}:
+            return dict(config)
+    return {}
 
 
 def _roles(model: Model, iam: Any) -> None:
