@@ -11,7 +11,6 @@ from typing import Final, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambda_failure_toolkit.cli.audit.command import run_audit
 from lambda_failure_toolkit.cli.dlq.errors import RefusedError, aws_reason, is_setup_error, setup_problem
 from lambda_failure_toolkit.cli.dlq.parser import parse_args
 from lambda_failure_toolkit.cli.dlq.render import show_report
@@ -45,6 +44,9 @@ def main(
         except SystemExit as exc:  # --help, or argparse refused an option
             return exc.code if isinstance(exc.code, int) else 2
     if args.command == "audit":
+        # Imported here: the audit imports this package's errors, and a redrive needs none of it.
+        from lambda_failure_toolkit.cli.audit.command import run_audit  # noqa: PLC0415
+
         return run_audit(args, out, err)
     try:
         outcome = _command(
