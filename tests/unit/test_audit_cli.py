@@ -99,3 +99,19 @@ def test_without_the_sam_translator_it_says_which_extra_to_install(monkeypatch: 
         "dlq audit: aws-sam-translator is not installed: --template needs the audit extra, "
         "pip install 'lambda-failure-toolkit[audit]'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ("--template", str(GOOD), "--stack-name", "orders"),
+            "--template audits a file, --stack-name an account",
+        ),
+        (("--parameter", "Stage=prod"), "--parameter is a template's: give --template too"),
+    ],
+)
+def test_a_template_and_an_account_together_are_refused(argv: tuple[str, ...], message: str) -> None:
+    code, out, err = _run(*argv)
+    assert (code, out) == (2, "")
+    assert message in err

@@ -48,7 +48,23 @@ def run_audit(
 
 def _read(args: argparse.Namespace, session_factory: SessionFactory) -> Model:
     if args.template is not None:
+        account_options = [
+            option
+            for option, value in (
+                ("--stack-name", args.stack_name),
+                ("--region", args.region),
+                ("--profile", args.profile),
+                ("--endpoint-url", args.endpoint_url),
+            )
+            if value is not None
+        ]
+        if account_options:
+            raise _BadInputError(
+                f"--template audits a file, {', '.join(account_options)} an account: give one or the other"
+            )
         return _read_template(args)
+    if args.parameters:
+        raise _BadInputError("--parameter is a template's: give --template too")
     try:
         from lambda_failure_toolkit.cli.audit.live_reader import read_account  # noqa: PLC0415
 
