@@ -6,6 +6,8 @@ deployed RedriveFunction.
     dlq redrive --request next.json --execute                     # go on where a run stopped
     dlq invoke --function-name NAME --request request.json        # the same, run by the function
     dlq invoke --stack-name STACK --request request.json          # the function named by the stack
+    dlq audit --template template.yaml                            # where a failure would be lost
+    dlq audit --region eu-west-1 --stack-name STACK               # the same rules, a deployed stack
 
 Every option is a field of the redrive request (the RedriveFunction's event); a `--request` file
 gives the whole request and the options given override its fields. The request is checked whole
@@ -27,6 +29,12 @@ Exit status:
   2  the request was refused and nothing was touched: a bad option or request file, a source or a
      stack that cannot be read, AWS credentials, a region or an endpoint that do not work;
   130  interrupted (Ctrl-C): messages not moved are still in their source.
+
+`dlq audit` (lambda_failure_toolkit.cli.audit; `--template` needs the `audit` extra):
+  0  no finding at or above `--fail-on` (default high);
+  1  at least one finding at or above `--fail-on`;
+  2  bad input: a template that cannot be read or transformed (or the audit extra missing), a bad
+     `--parameter`, a stack that does not exist, AWS credentials, a region or an endpoint that do not work.
 
 The modules: `parser` (the options), `request_options` (the request from a file and the options),
 `session` and `stack` (AWS), `toolkit` (where each resource's name comes from), `run` (the engine

@@ -43,6 +43,11 @@ def main(
             args = parse_args(argv)
         except SystemExit as exc:  # --help, or argparse refused an option
             return exc.code if isinstance(exc.code, int) else 2
+    if args.command == "audit":
+        # Imported here: the audit imports this package's errors, and a redrive needs none of it.
+        from lambda_failure_toolkit.cli.audit.command import run_audit  # noqa: PLC0415
+
+        return run_audit(args, out, err)
     try:
         outcome = _command(
             args,

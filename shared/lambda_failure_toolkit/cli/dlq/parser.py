@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NoReturn
 
+from lambda_failure_toolkit.cli.audit.options import add_audit_command
 from lambda_failure_toolkit.failures import FailureKind
 from lambda_failure_toolkit.ledger import RedriveStatus
 from lambda_failure_toolkit.redrive.engine import DEFAULT_RUN_S
@@ -69,7 +70,7 @@ def _parser() -> _Parser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{redrive,invoke}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{redrive,invoke,audit}")
     redrive = commands.add_parser(
         "redrive",
         help="run the redrive here, with your own AWS credentials",
@@ -128,6 +129,7 @@ def _parser() -> _Parser:
     )
     _add_request_options(invoke)
     _add_common_options(invoke)
+    add_audit_command(commands)
     return parser
 
 
