@@ -168,10 +168,15 @@ def main() -> None:
             f"{args.endpoint_url}: {args.messages} messages a contender, naive {args.naive_messages}"
         )
         for size in sizes:
+            # raw and the engine side by side at each concurrency, so that the machine's other work
+            # weighs on both alike; the defaults right after the concurrency they are compared with
             runs: list[tuple[str, Callable[[Any, str, str, Any], None], int | None, int]] = [
                 ("naive", naive, None, args.naive_messages),
-                *[("raw", raw, c, args.messages) for c in concurrencies],
-                *[("engine", engine, c, args.messages) for c in concurrencies],
+                *[
+                    (name, run, c, args.messages)
+                    for c in concurrencies
+                    for name, run in (("raw", raw), ("engine", engine))
+                ],
                 ("engine", engine, None, args.messages),
             ]
             for name, contender, concurrency, count in runs:
