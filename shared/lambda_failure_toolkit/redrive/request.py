@@ -51,7 +51,7 @@ QUEUE_CONCURRENCY: Final = 16
 """Workers of an SQS DLQ's move when the request names none. At AWS's 5 to 20 ms a call, one worker
 moves about 200 messages a second (receive, send, delete: 10 at a time); 16 put enough calls in
 flight to pass StartMessageMoveTask's 500 a second, and a queue's consumer scales by itself on
-what arrives (decision log 56)."""
+what arrives (decision log 68)."""
 INVOKE_CONCURRENCY: Final = 4
 """Workers of a redrive that invokes functions (Lambda DLQs, destination records, the ledger) when
 the request names none: each invoke in flight feeds the target function's own concurrency, so the
