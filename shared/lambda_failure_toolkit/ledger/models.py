@@ -142,6 +142,11 @@ class LedgerEntry(LedgerSummary):
     rehydration_reason: str | None = None
     first_hop: FirstHop | None = None
     """An undelivered event (delivery kind): the rule or topic, the target, EventBridge's error."""
+    redrives: tuple[datetime, ...] = ()
+    """When each redrive of it was delivered, oldest first (`redrive_count` of them, for entries
+    redriven since the ledger kept this history)."""
+
+    _redrives_as_utc = field_validator("redrives")(lambda values: tuple(as_utc(value) for value in values))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
