@@ -29,10 +29,10 @@ class Delivery:
         stopped (a synchronous processor may run for minutes): that work is left where it is."""
         accepted: list[Work] = []
         by_queue: dict[str, list[Work]] = {}
-        for work in works:
+        for work in self._backed_up(run, works):
             if isinstance(work.target, QueueTarget):
                 by_queue.setdefault(work.target.url, []).append(work)
-            elif run.keep_going() and self.invoke(run, work):
+            elif run.keep_going() and self._invoke(run, work):
                 accepted.append(work)
         for url, batch in by_queue.items():
             accepted.extend(
@@ -42,6 +42,24 @@ class Delivery:
 
     def invoke(self, run: RunState, work: Work) -> bool:
         """Invoke the work's function; True when it accepted the event (and its ledger entry is marked)."""
+        return bool(self._backed_up(run, [work])) and self._invoke(run, work)
+
+    def _backed_up(self, run: RunState, works: list[Work]) -> list[Work]:
+        """The works, once written to the run's backup (if any); none when it could not be written."""
+        backup = self._services.backup
+        if backup is None or not works:
+            return works
+        try:
+            backup.write(run.request.describe_source(), works)
+        except OSError as exc:
+            problem = f"the backup could not be written ({exc}): not sent, it stays in its source"
+            for work in works:
+                run.tally.fail(work.id, str(work.target), problem, at_target=False)
+            run.stop(problem)
+            return []
+        return works
+
+    def _invoke(self, run: RunState, work: Work) -> bool:
         target = work.target
         assert isinstance(target, FunctionTarget)  # noqa: S101 -- the caller sends queue work elsewhere
         arguments: dict[str, Any] = {

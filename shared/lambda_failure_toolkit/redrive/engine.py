@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from lambda_failure_toolkit.ledger import FailureLedger
+from lambda_failure_toolkit.redrive.backup import Backup
 from lambda_failure_toolkit.redrive.decide import Decider
 from lambda_failure_toolkit.redrive.destination_queue import redrive_destination_queue
 from lambda_failure_toolkit.redrive.lambda_dlq import redrive_lambda_dlq
@@ -78,6 +79,7 @@ class Redrive:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         log: Log = logger,
+        backup: Backup | None = None,
     ) -> None:
         """
         Args:
@@ -89,6 +91,7 @@ class Redrive:
             wait_time_s: the long poll of each receive; the first empty one ends a worker.
             margin_s: how long before the deadline the run stops taking new work.
             pattern_timeout_s: the longest one search of `error_message_pattern` may take.
+            backup: where a real run writes each message or entry before it delivers it.
         """
         self._sqs = sqs
         self._lambda = lambda_client
@@ -104,6 +107,7 @@ class Redrive:
         self._sleep = sleep
         self._now = now
         self._log = log
+        self._backup = backup
 
     def run(
         self,
@@ -158,6 +162,7 @@ class Redrive:
             sleep=self._sleep,
             now=self._now,
             log=self._log,
+            backup=None if run.request.dry_run else self._backup,
         )
         decider = Decider(services, run.request, search.search if search else None)
         try:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sqs import SQSClient
 
+    from lambda_failure_toolkit.redrive.backup import Backup
+
 __all__ = [
     "AWS_ERRORS",
     "MAX_MESSAGES_REACHED",
@@ -73,6 +75,8 @@ class Services:
     sleep: Callable[[float], None]
     now: Callable[[], datetime]
     log: Log
+    backup: "Backup | None" = None
+    """Where a real run writes each message before it delivers it (`dlq redrive --backup`)."""
 
     def call(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
         """One AWS call, transient errors retried with backoff (on the run's clock) within its deadline."""

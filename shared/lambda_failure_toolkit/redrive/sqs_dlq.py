@@ -34,7 +34,8 @@ def redrive_sqs_dlq(
     override = request.target.queue_url if request.target else None
     # The override's ARN, read before anything moves: it exists and this role may use it.
     destination_arn = queue_attributes(services, override)["QueueArn"] if override else None
-    whole_dlq = _move_task_applies(request)
+    # SQS's own move task reads nothing here: a run that backs up what it moves moves by hand.
+    whole_dlq = _move_task_applies(request) and services.backup is None
     if whole_dlq and not request.dry_run:
         task = _start_move_task(services, source, attributes, destination_arn, request.rate_per_second)
         if task is not None:

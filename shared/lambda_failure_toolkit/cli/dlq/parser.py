@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Final, NoReturn
 
 from lambda_failure_toolkit.cli.dlq.failures_options import add_failures_command
+from lambda_failure_toolkit.cli.dlq.redrive_options import add_safety_options
 from lambda_failure_toolkit.cli.dlq.shared_options import add_aws_options, add_ledger_options
 from lambda_failure_toolkit.cli.dlq.show_options import add_show_command
 from lambda_failure_toolkit.failures import FailureKind
@@ -102,6 +103,7 @@ def _parser() -> _Parser:
     run.add_argument(
         "-v", "--verbose", action="store_true", help="the engine's log on stderr (audit lines, warnings)"
     )
+    add_safety_options(redrive)
     add_ledger_options(
         redrive,
         "for a ledger source, and a destination queue's stream failures\n(their records are in the ledger)",
