@@ -57,7 +57,7 @@ def redrive_ledger(
 
     in_workers(run, worker)
     if not run.stopped_early:
-        return Outcome(method="ledger")
+        return Outcome(method="ledger", rest_of_source=listing.rest())
     return Outcome(
         method="ledger",
         next_request=run.following(**listing.rest()),

@@ -254,6 +254,13 @@ class RedriveRequest(_Strict):
     """For a FIFO target when the source message has no group: the group to send it in."""
     requested_by: str | None = Field(default=None, max_length=512)
     """Who asked (the audit log); the function fills it from the caller's identity when it can."""
+    canary: int | None = Field(default=None, ge=1, le=100, strict=True)
+    """Replay this many first and wait for their outcome (a function: a synchronous invoke of the same
+    event; a queue: they leave it, or come back to its DLQ); go on only if they succeeded."""
+    canary_wait_s: float = Field(default=120.0, gt=0, le=900, strict=True)
+    """How long a queue canary's messages have to leave the target queue."""
+    max_failure_rate: float | None = Field(default=None, gt=0, lt=1, strict=True)
+    """Stop once this share of the deliveries (at least MIN_RATE_SAMPLE of them) failed at the target."""
 
     def describe_source(self) -> str:
         """The source in a few words, for reports and logs."""
@@ -293,6 +300,10 @@ class RedriveRequest(_Strict):
             raise ValueError(
                 "a Lambda DLQ message carries no condition or error type: filter it by error_message_pattern, "
                 "since/until or payload_predicate"
+            )
+        if self.canary is not None and self.keep_source:
+            raise ValueError(
+                "a canary goes before a move: with keep_source the copies it made would be sent again"
             )
         if self.fifo_message_group_id and isinstance(
             self.source, LedgerSource | LambdaDlqSource | DestinationQueueSource

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Final, NoReturn
 
 from lambda_failure_toolkit.cli.dlq.failures_options import add_failures_command
-from lambda_failure_toolkit.cli.dlq.redrive_options import add_safety_options
+from lambda_failure_toolkit.cli.dlq.redrive_options import add_canary_options, add_safety_options
 from lambda_failure_toolkit.cli.dlq.shared_options import add_aws_options, add_ledger_options
 from lambda_failure_toolkit.cli.dlq.show_options import add_show_command
 from lambda_failure_toolkit.failures import FailureKind
@@ -259,6 +259,7 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     limits.add_argument(
         "--fifo-group-id", metavar="GROUP", help="into a FIFO queue: the group of messages that have none"
     )
+    add_canary_options(parser)
 
 
 def _add_common_options(parser: argparse.ArgumentParser) -> None:

@@ -1,9 +1,11 @@
-"""`dlq redrive`'s safety options: a backup of what a run moves."""
+"""`dlq redrive`'s safety options: a backup of what a run moves (here only), a canary and a failure-rate
+stop (request fields: `dlq invoke` sends them to the function too)."""
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["add_safety_options"]
+__all__ = ["add_canary_options", "add_safety_options"]
 
 
 def add_safety_options(parser: argparse.ArgumentParser) -> None:
@@ -14,4 +16,38 @@ def add_safety_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="write every message or entry a real run moves, with its attributes, as JSON lines in a new "
         "file there, flushed to disk before it is sent",
+    )
+
+
+def _number(kind: type[int] | type[float], what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+
+    return parse
+
+
+def add_canary_options(parser: argparse.ArgumentParser) -> None:
+    canary = parser.add_argument_group("canary and failure-rate stop")
+    canary.add_argument(
+        "--canary",
+        type=_number(int, "a whole number"),
+        metavar="N",
+        help="replay N (1 to 100) first and wait for their outcome (a function: a synchronous invoke of "
+        "the same event; a queue: they must leave it and not come back to its DLQ); go on only if they succeeded",
+    )
+    canary.add_argument(
+        "--canary-wait",
+        type=_number(float, "a number of seconds"),
+        metavar="SECONDS",
+        help="how long a queue canary's messages have to leave the target queue (default 120, at most 900)",
+    )
+    canary.add_argument(
+        "--max-failure-rate",
+        type=_number(float, "a share such as 0.2"),
+        metavar="SHARE",
+        help="stop once more than this share (0 to 1) of the deliveries failed at the target, "
+        "after the first 10",
     )

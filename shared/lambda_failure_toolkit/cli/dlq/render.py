@@ -51,6 +51,13 @@ def _tables(report: RedriveReport) -> list[RenderableType]:
             )
         )
     parts.append(key_values(_summary(report)))
+    if report.canary is not None:
+        canary = report.canary
+        verdict = Text(
+            f"\ncanary of {canary.size}: {'PASSED' if canary.passed else 'FAILED'}: {canary.verdict}",
+            style="bold green" if canary.passed else "bold red",
+        )
+        parts += [verdict, *(Text(f"  {outcome}") for outcome in canary.outcomes)]
     if report.message:
         parts.append(Text(f"\n{report.message}"))
     if report.groups:

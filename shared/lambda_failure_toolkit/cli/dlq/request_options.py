@@ -36,6 +36,9 @@ _OPTIONS: Final = (
     ("keep_source", ("keep_source",)),
     ("stop_after_consecutive_failures", ("stop_after_consecutive_failures",)),
     ("fifo_group_id", ("fifo_message_group_id",)),
+    ("canary", ("canary",)),
+    ("canary_wait", ("canary_wait_s",)),
+    ("max_failure_rate", ("max_failure_rate",)),
 )
 """Each request option and the field it sets."""
 
