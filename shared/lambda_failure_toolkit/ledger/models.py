@@ -68,6 +68,8 @@ class PayloadStatus(StrEnum):
 class RedriveStatus(StrEnum):
     PENDING = "pending"
     REDRIVEN = "redriven"
+    QUARANTINED = "quarantined"
+    """Replayed `max_replays` times already: a redrive by filter leaves it; naming it by id replays it."""
 
 
 BodyLocation = Literal["inline", "s3"]

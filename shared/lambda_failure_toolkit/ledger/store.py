@@ -183,6 +183,24 @@ class FailureLedger:
                 raise LedgerEntryNotFoundError(failure_id) from exc
             raise
 
+    def quarantine(self, failure_id: str, *, at: datetime | None = None) -> None:
+        """Mark the entry quarantined: replayed too often, a redrive by filter leaves it alone."""
+        try:
+            self._retry.call(
+                self._table.update_item,
+                Key={"failure_id": failure_id},
+                UpdateExpression="SET redrive_status = :status, quarantined_at = :at",
+                ConditionExpression=Attr("failure_id").exists(),
+                ExpressionAttributeValues={
+                    ":status": RedriveStatus.QUARANTINED.value,
+                    ":at": iso(at or datetime.now(UTC)),
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise LedgerEntryNotFoundError(failure_id) from exc
+            raise
+
     # ------------------------------------------------------------------ reading
 
     def get(self, failure_id: str) -> LedgerEntry:

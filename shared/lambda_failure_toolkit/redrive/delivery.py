@@ -95,7 +95,10 @@ class Delivery:
         accepted = []
         for work, problem in zip(works, self._batches.send(url, works), strict=True):
             if problem is None:
-                run.tally.succeeded(work.group, dry_run=False)
+                if work.quarantine:
+                    run.tally.add(quarantined=1)
+                else:
+                    run.tally.succeeded(work.group, dry_run=False)
                 accepted.append(work)
             else:
                 run.target_failed(work.id, url, problem)

@@ -104,6 +104,9 @@ class RedriveReport(BaseModel):
     moved: int = 0
     """Accepted by their target (and, unless keep_source, removed from the source)."""
     skipped_by_filter: int = 0
+    quarantined: int = 0
+    """Replayed `max_replays` times already: not replayed again, but moved to the quarantine queue,
+    left in their DLQ, or marked quarantined in the ledger (dry run: would be)."""
     failed: int = 0
     """Not accepted by their target, or not redrivable: they stay where they were."""
     suspected_duplicates: int = 0
@@ -143,6 +146,7 @@ class Tally:
         self.would_move = 0
         self.moved = 0
         self.skipped = 0
+        self.quarantined = 0
         self.failed = 0
         self.suspected_duplicates = 0
         self.groups: Counter[tuple[str | None, str | None, str | None, str | None]] = Counter()
@@ -201,6 +205,7 @@ class Tally:
                 "would_move": self.would_move,
                 "moved": self.moved,
                 "skipped_by_filter": self.skipped,
+                "quarantined": self.quarantined,
                 "failed": self.failed,
                 "suspected_duplicates": self.suspected_duplicates,
                 "groups": tuple(

@@ -260,6 +260,12 @@ class RedriveRequest(_Strict):
     canary_wait_s: float = Field(default=120.0, gt=0, le=900, strict=True)
     """How long a queue canary's messages have to leave the target queue."""
     max_failure_rate: float | None = Field(default=None, gt=0, lt=1, strict=True)
+    max_replays: int | None = Field(default=None, ge=1, le=1000, strict=True)
+    """A failure replayed this many times already is quarantined instead (a ledger entry is marked so;
+    an SQS DLQ message, whose count rides in its `dlq.replays` attribute, goes to quarantine_queue_url
+    or stays in its DLQ)."""
+    quarantine_queue_url: str | None = Field(default=None, pattern=_QUEUE_URL)
+    """Where an SQS DLQ's messages past max_replays go (an allow-listed queue)."""
     """Stop once this share of the deliveries (at least MIN_RATE_SAMPLE of them) failed at the target."""
 
     def describe_source(self) -> str:
@@ -304,6 +310,17 @@ class RedriveRequest(_Strict):
         if self.canary is not None and self.keep_source:
             raise ValueError(
                 "a canary goes before a move: with keep_source the copies it made would be sent again"
+            )
+        if self.quarantine_queue_url and self.max_replays is None:
+            raise ValueError("quarantine_queue_url receives what passed max_replays: give max_replays")
+        if self.quarantine_queue_url and not isinstance(self.source, SqsDlqSource):
+            raise ValueError(
+                "quarantine_queue_url applies to an SQS DLQ; ledger entries are quarantined in the ledger"
+            )
+        if self.max_replays is not None and isinstance(self.source, LambdaDlqSource | DestinationQueueSource):
+            raise ValueError(
+                "max_replays counts the replays of ledger entries and SQS DLQ messages: a failed invoke "
+                "comes back as a new record; redrive these failures from the ledger to count them"
             )
         if self.fifo_message_group_id and isinstance(
             self.source, LedgerSource | LambdaDlqSource | DestinationQueueSource
@@ -377,6 +394,12 @@ def parse_redrive_request(raw: object, allowed: RedriveTargets) -> RedriveReques
         raise RedriveRequestError([_problem(error) for error in exc.errors(include_url=False)]) from exc
     if (refusal := allowed.refuses(request.target)) is not None:
         raise RedriveRequestError([refusal])
+    if request.quarantine_queue_url and not allowed.allows_queue(request.quarantine_queue_url):
+        raise RedriveRequestError(
+            [
+                f"quarantine_queue_url {request.quarantine_queue_url} is not in the allow-list ({_listed(allowed.queues)})"
+            ]
+        )
     return request
 
 

@@ -78,6 +78,8 @@ class Work:
     receipt_handle: str | None = None
     failure_id: str | None = None
     """The ledger entry it was decided from: marked redriven once delivered."""
+    quarantine: bool = False
+    """Sent to the request's quarantine queue (replayed `max_replays` times), not to its target."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,8 @@ class Refuse:
 
     reason: str
     target: str | None = None
+    quarantine: bool = False
+    """Held back, not failed: replayed `max_replays` times already (it stays, or the ledger marks it)."""
 
 
 Decision = Work | Skip | Refuse

@@ -1,5 +1,5 @@
 """`dlq redrive`'s safety options: a backup of what a run moves (here only), a canary and a failure-rate
-stop (request fields: `dlq invoke` sends them to the function too)."""
+stop, a replay limit and quarantine (request fields: `dlq invoke` sends them to the function too)."""
 
 import argparse
 from collections.abc import Callable
@@ -50,4 +50,16 @@ def add_canary_options(parser: argparse.ArgumentParser) -> None:
         metavar="SHARE",
         help="stop once more than this share (0 to 1) of the deliveries failed at the target, "
         "after the first 10",
+    )
+    canary.add_argument(
+        "--max-replays",
+        type=_number(int, "a whole number"),
+        metavar="N",
+        help="a failure replayed N times already is quarantined instead: a ledger entry is marked "
+        "quarantined, an SQS DLQ message goes to --quarantine-queue-url or stays in its DLQ",
+    )
+    canary.add_argument(
+        "--quarantine-queue-url",
+        metavar="URL",
+        help="sqs_dlq: where messages past --max-replays go (with --stack-name, or the name of its output)",
     )

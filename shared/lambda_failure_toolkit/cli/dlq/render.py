@@ -95,6 +95,16 @@ def _summary(report: RedriveReport) -> list[tuple[str, RenderableType]]:
             str(report.would_move if report.dry_run else report.moved),
         ),
         ("skipped by filter", str(report.skipped_by_filter)),
+        *(
+            [
+                (
+                    "would quarantine" if report.dry_run else "quarantined",
+                    Text(str(report.quarantined), style="yellow"),
+                )
+            ]
+            if report.quarantined
+            else []
+        ),
         ("failed", Text(str(report.failed), style="red" if report.failed else "")),
         (
             "suspected duplicates",

@@ -13,7 +13,7 @@ from lambda_failure_toolkit.cli.dlq.stack import StackOutputs
 
 __all__ = ["LEDGER_COMMANDS", "Toolkit", "find_toolkit"]
 
-_QUEUE_OPTIONS: Final = ("queue_url", "target_queue_url")
+_QUEUE_OPTIONS: Final = ("queue_url", "target_queue_url", "quarantine_queue_url")
 """Options that, with --stack-name, may name an output instead of giving a queue URL."""
 LEDGER_COMMANDS: Final = frozenset({"redrive", "failures", "show"})
 """The commands that read the ledger here (`invoke`'s function reads its own)."""
