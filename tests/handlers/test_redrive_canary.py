@@ -114,6 +114,7 @@ def test_a_canary_that_fails_stops_the_run_with_nothing_else_touched(aws: dict[s
     assert not report.canary.passed
     assert report.canary.verdict == "2 of the canary's 2 failed"
     assert "the function failed (Unhandled): KeyError: 'amount'" in report.canary.outcomes[0]
+    assert len(report.canary.outcomes) == 2  # each delivery once
     assert report.stopped_because == "the canary failed: 2 of the canary's 2 failed"
     assert report.moved == 0
     # and every entry is still pending: none was marked, the three others not even tried

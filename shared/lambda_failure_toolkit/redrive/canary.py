@@ -47,10 +47,13 @@ def judge(services: Services, trial: RunState, outcome: Outcome) -> Verdict:
     size = trial.request.max_messages or 0
 
     def verdict(passed: bool, because: str) -> Verdict:
-        notes = tuple(trial.canary_notes) + tuple(
-            f"{f.id} -> {f.target or '-'}: {f.reason}" for f in trial.tally.failures
+        # The deliveries noted as they were answered, then any other failure (not sent at all).
+        noted = {note.split(" -> ", 1)[0] for note in trial.canary_notes}
+        others = (
+            f"{f.id} -> {f.target or '-'}: {f.reason}" for f in trial.tally.failures if f.id not in noted
         )
-        return Verdict(CanaryReport(size=size, passed=passed, verdict=because, outcomes=notes))
+        outcomes = (*trial.canary_notes, *others)
+        return Verdict(CanaryReport(size=size, passed=passed, verdict=because, outcomes=outcomes))
 
     tally = trial.tally
     if tally.failed:
