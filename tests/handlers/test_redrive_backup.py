@@ -58,7 +58,9 @@ def test_the_backup_holds_exactly_what_was_then_moved(
     moved = queues.drain(source)
     assert sorted(line["body"] for line in backed_up) == sorted(m["Body"] for m in moved)
     assert len(backed_up) == 2
+    # as they were in the DLQ (the copies sent carry one more attribute: their replay count)
     assert all(line["message_attributes"] == ATTRIBUTES for line in backed_up)
+    assert all(set(m["MessageAttributes"]) == {*ATTRIBUTES, "dlq.replays"} for m in moved)
     assert {line["target"] for line in backed_up} == {source}
     assert all(line["source"] == f"sqs_dlq {dlq}" for line in backed_up)
     assert [json.loads(m["Body"])["order_id"] for m in queues.drain(dlq)] == ["o-2"]

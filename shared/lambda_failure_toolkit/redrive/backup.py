@@ -54,7 +54,8 @@ def _line(source: str, work: Work, at: str) -> dict[str, object]:
         "failure_id": work.failure_id,
         "target": str(work.target),
         "body": work.body,
-        "message_attributes": work.attributes,
+        # As the message was in its source: the copy sent may carry one more replay in `dlq.replays`.
+        "message_attributes": work.attributes if work.source_attributes is None else work.source_attributes,
         "message_group_id": work.group_id,
         "message_deduplication_id": work.dedup_id,
         "trace_header": work.trace_header,

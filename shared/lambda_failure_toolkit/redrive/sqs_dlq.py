@@ -115,6 +115,7 @@ class _SqsDlqDecider:
             body=message["Body"],
             group=(target.url.rsplit("/", 1)[-1], None, None, None),
             attributes=counted or attributes,
+            source_attributes=attributes,
             group_id=group_id if target.fifo else None,
             # The same id for every send of one DLQ message: SQS drops a re-send within 5 minutes.
             dedup_id=f"redrive-{message['MessageId']}"[:128] if target.fifo else None,

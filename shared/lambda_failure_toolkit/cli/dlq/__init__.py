@@ -32,16 +32,17 @@ Exit status of `dlq failures` and `dlq show` (they read, and touch nothing):
 Exit status of `dlq redrive` and `dlq invoke`:
   0  the run is complete and nothing failed;
   1  the run did not finish cleanly: some failures (a dry run counts those a real run would have),
-     a run stopped part way (its `next_request` goes on), SQS still moving the messages (a move
-     task was started: it is not done yet), or an error once messages were read;
+     a canary that failed (nothing after it was touched), a run stopped part way (by its deadline,
+     --max-failure-rate or consecutive failures: its `next_request` goes on), SQS still moving the
+     messages (a move task was started: it is not done yet), or an error once messages were read;
   2  the request was refused and nothing was touched: a bad option or request file, a source or a
      stack that cannot be read, AWS credentials, a region or an endpoint that do not work;
   130  interrupted (Ctrl-C): messages not moved are still in their source.
 
 The modules: `parser` (the options; each console command's in `failures_options` and
-`show_options`, the shared ones in `shared_options`), `failures_command`, `show_command` and
-`request_logs` (the console), `request_options` (the request from a file and the options),
-`session` and `stack` (AWS), `toolkit` (where each resource's name comes from), `run` (the engine
+`show_options`, the redrive's safety options in `redrive_options`, the shared ones in
+`shared_options`), `failures_command`, `show_command` and `request_logs` (the console),
+`request_options` (the request from a file and the options), `session` and `stack` (AWS), `toolkit` (where each resource's name comes from), `run` (the engine
 here, or the function), `progress`, `render` (the report), `errors`, and `command` (main).
 """
 
