@@ -298,6 +298,10 @@ def test_the_command_shows_the_canary(queues: Queues, orders: tuple[str, str]) -
     assert code == 1
     assert "canary of 1: FAILED: the canary's messages were still in the target queue after 0 s" in out
     assert "nothing else was touched" in out
+    # a dry run sends nothing, so it has no canary to wait for, and says so
+    code, out, err = run("redrive", "--source-type", "sqs_dlq", "--queue-url", dlq, "--canary", "1")
+    assert (code, "canary of" in out) == (0, False)
+    assert "a dry run sends nothing, so there is no canary to wait for" in err
 
 
 def test_the_redrive_function_takes_the_same_options(redrive_aws: dict[str, Any]) -> None:

@@ -160,7 +160,10 @@ def test_an_entry_past_max_replays_is_quarantined_not_replayed(aws: dict[str, An
     again = redrive({"source": {"type": "ledger", "filter": {"function_name": FUNCTION}}}, allowed, invoked)
     assert again.quarantined == 1
     assert len(invoked.calls) == 2  # the fresh one, once more
-    # but naming it by id is the operator's decision to replay it all the same
+    # but naming it by id, or selecting the quarantined, is the operator's decision to replay it all the same
+    selected = {"function_name": FUNCTION, "redrive_status": "quarantined"}
+    dry = redrive({"source": {"type": "ledger", "filter": selected}, "dry_run": True}, allowed, invoked)
+    assert (dry.would_move, dry.quarantined) == (1, 0)
     named = redrive({"source": {"type": "ledger", "failure_ids": [poison]}}, allowed, invoked)
     assert named.moved == 1
 

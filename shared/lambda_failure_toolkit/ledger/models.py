@@ -69,7 +69,8 @@ class RedriveStatus(StrEnum):
     PENDING = "pending"
     REDRIVEN = "redriven"
     QUARANTINED = "quarantined"
-    """Replayed `max_replays` times already: a redrive by filter leaves it; naming it by id replays it."""
+    """Replayed `max_replays` times already: a redrive by filter leaves it, unless it selects this
+    status; naming it by id replays it."""
 
 
 BodyLocation = Literal["inline", "s3"]

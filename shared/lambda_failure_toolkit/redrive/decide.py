@@ -119,12 +119,18 @@ class Decider:
 
     def _held(self, entry: LedgerEntry) -> Refuse | None:
         """A quarantine instead of a replay: replayed `max_replays` times, or quarantined before (and
-        not named by id: naming it is the operator's decision to replay it all the same)."""
+        not asked for: named by id, or selected by the status quarantined, is the operator's decision
+        to replay it all the same)."""
         source = self.request.source
-        named = isinstance(source, LedgerSource) and bool(source.failure_ids)
-        if entry.redrive_status is RedriveStatus.QUARANTINED and not named:
+        asked = isinstance(source, LedgerSource) and (
+            bool(source.failure_ids)
+            or (source.filter is not None and source.filter.redrive_status is RedriveStatus.QUARANTINED)
+        )
+        if entry.redrive_status is RedriveStatus.QUARANTINED and not asked:
             return Refuse(
-                "quarantined before (replayed too often): name it by failure id to replay it", quarantine=True
+                "quarantined before (replayed too often): name it by failure id, or select the status "
+                "quarantined, to replay it",
+                quarantine=True,
             )
         limit = self.request.max_replays
         if limit is not None and entry.redrive_count >= limit:

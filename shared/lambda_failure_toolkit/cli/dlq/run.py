@@ -72,6 +72,8 @@ def redrive(
     backup = _backup(args.backup, err) if args.backup and not request.dry_run else None
     if args.backup and request.dry_run:
         print("dlq: --backup: a dry run moves nothing, so it writes no backup", file=err)
+    if request.canary is not None and request.dry_run:
+        print("dlq: --canary: a dry run sends nothing, so there is no canary to wait for", file=err)
     try:
         return _run(
             args,
