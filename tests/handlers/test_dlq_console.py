@@ -295,3 +295,15 @@ def test_show_refuses_what_is_not_a_failure_id(aws: dict[str, Any]) -> None:
     code, _, err = run("show", "order-42")
     assert code == 2
     assert "'order-42' is not a failure id" in err
+
+
+@pytest.mark.parametrize(
+    ("by", "expected"),
+    [("function", {FUNCTION: 4, OTHER: 1}), ("condition", {"RetriesExhausted": 5})],
+)
+def test_grouping_by_function_or_condition(
+    failures: FailureLedger, by: str, expected: dict[str, int]
+) -> None:
+    grouping = json_out("failures", "--group-by", by)
+    assert {group["key"]: group["count"] for group in grouping["groups"]} == expected
+    assert grouping["groups"][0]["count"] == max(expected.values())  # the largest first
