@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	# The audit extra's SAM translator pins pydantic~=2.13 while the layer is tested on constraints.txt's;
-	# it runs on ours (tests/unit/test_audit_rules.py), so it comes in without its pins (decision log 66).
+	# it runs on ours (tests/unit/test_audit_rules.py), so it comes in without its pins (decision log 62).
 	$(BIN)/python -m pip install --quiet --no-deps aws-sam-translator==$(SAM_TRANSLATOR_VERSION)
 	touch $@
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
@@ -68,7 +69,7 @@ def client_config(
     )
 
 
-Service = Literal["dynamodb", "dynamodbstreams", "kinesis", "lambda", "s3", "sns", "sqs", "sts"]
+Service = Literal["dynamodb", "dynamodbstreams", "kinesis", "lambda", "logs", "s3", "sns", "sqs", "sts"]
 
 
 class ClientOptions(TypedDict, total=False):
@@ -93,6 +94,8 @@ def client(
 def client(service: Literal["kinesis"], **options: Unpack[ClientOptions]) -> "KinesisClient": ...
 @overload
 def client(service: Literal["lambda"], **options: Unpack[ClientOptions]) -> "LambdaClient": ...
+@overload
+def client(service: Literal["logs"], **options: Unpack[ClientOptions]) -> "CloudWatchLogsClient": ...
 @overload
 def client(service: Literal["s3"], **options: Unpack[ClientOptions]) -> "S3Client": ...
 @overload

@@ -114,6 +114,57 @@ def test_a_dry_run_changes_nothing_and_the_redrive_after_the_fix_applies_the_eve
     )
     assert (again["status"], again["moved"]) == ("complete", 0)
 
+    # A canary redrive of it by id, from the command line: invoked synchronously first, the
+    # function's answer awaited (the order is at revision 2 already: a duplicate it accepts).
+    entry_id = recovery.entry_after.failure_id
+    code, out, err = console(stack, "redrive", "--source-type", "ledger", "--failure-id", entry_id, "--canary", "1", "--execute", "--json")  # fmt: skip
+    canary = RedriveReport.model_validate_json(out)
+    assert code == 0, err
+    assert canary.canary is not None
+    assert canary.canary.passed, canary.canary
+    assert canary.canary.outcomes[0].startswith(f"{entry_id} -> ")
+    assert "succeeded, answered" in canary.canary.outcomes[0]
+    assert (canary.moved, canary.failed) == (1, 0)
+
+
+def console(stack: Stack, *argv: str) -> tuple[int, str, str]:
+    """`dlq` against the deployed stack, its resources found by --stack-name."""
+    out, err = io.StringIO(), io.StringIO()
+    where = ["--stack-name", stack.name, "--endpoint-url", stack.account.url, "--region", "us-east-1"]
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in stack.account.environment().items():
+            patch.setenv(name, value)
+        code = dlq([*argv, *where], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_on_call_sees_what_failed_grouped_and_one_failure_whole(
+    stack: Stack, transient_failure: AsyncFailure
+) -> None:
+    entry = transient_failure.entry
+    # What failed, by error type: the async failure's type is a group of its own
+    code, out, err = console(stack, "failures", "--group-by", "error_type", "--json")
+    assert code == 0, err
+    groups = {group["key"]: group for group in json.loads(out)["groups"]}
+    assert entry.error_type is not None
+    assert groups[entry.error_type]["count"] >= 1
+    # Look at one: the whole entry, and its function's log lines for its request id
+    code, out, err = console(stack, "show", entry.failure_id, "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["entry"]["payload"] == transient_failure.event
+    assert shown["entry"]["error_message"] == entry.error_message
+    logs = shown["logs"]
+    assert logs["log_group"] == f"/aws/lambda/{transient_failure.function}"
+    # The group is there and readable. On AWS an async event's retries keep its request id; ministack
+    # logs each attempt under an id of its own, so no line matches there: said, not an error.
+    assert logs["problem"] is None, logs
+    # The same, for people
+    code, out, _ = console(stack, "show", entry.failure_id)
+    assert code == 0
+    assert f"failure id         {entry.failure_id}" in out
+    assert f"log lines of request {entry.request_id} in /aws/lambda/{transient_failure.function}" in out
+
 
 def test_the_function_refuses_a_target_outside_its_allow_list_and_moves_nothing(
     stack: Stack, sqs_batch: SqsBatch

@@ -68,6 +68,9 @@ class PayloadStatus(StrEnum):
 class RedriveStatus(StrEnum):
     PENDING = "pending"
     REDRIVEN = "redriven"
+    QUARANTINED = "quarantined"
+    """Replayed `max_replays` times already: a redrive by filter leaves it, unless it selects this
+    status; naming it by id replays it."""
 
 
 BodyLocation = Literal["inline", "s3"]
@@ -142,6 +145,11 @@ class LedgerEntry(LedgerSummary):
     rehydration_reason: str | None = None
     first_hop: FirstHop | None = None
     """An undelivered event (delivery kind): the rule or topic, the target, EventBridge's error."""
+    redrives: tuple[datetime, ...] = ()
+    """When each redrive of it was delivered, oldest first (`redrive_count` of them, for entries
+    redriven since the ledger kept this history)."""
+
+    _redrives_as_utc = field_validator("redrives")(lambda values: tuple(as_utc(value) for value in values))
 
     @computed_field  # type: ignore[prop-decorator]
     @property

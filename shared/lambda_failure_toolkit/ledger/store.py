@@ -161,17 +161,39 @@ class FailureLedger:
         return location
 
     def mark_redriven(self, failure_id: str, *, at: datetime | None = None) -> None:
-        """Count one more redrive of the entry and mark it redriven."""
+        """Count one more redrive of the entry, add when to its history (`redrives`), mark it redriven."""
+        moment = iso(at or datetime.now(UTC))
         try:
             self._retry.call(
                 self._table.update_item,
                 Key={"failure_id": failure_id},
-                UpdateExpression="SET redrive_status = :status, last_redriven_at = :at ADD redrive_count :one",
+                UpdateExpression="SET redrive_status = :status, last_redriven_at = :at, "
+                "redrives = list_append(if_not_exists(redrives, :none), :this) ADD redrive_count :one",
                 ConditionExpression=Attr("failure_id").exists(),
                 ExpressionAttributeValues={
                     ":status": RedriveStatus.REDRIVEN.value,
-                    ":at": iso(at or datetime.now(UTC)),
+                    ":at": moment,
+                    ":none": [],
+                    ":this": [moment],
                     ":one": 1,
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise LedgerEntryNotFoundError(failure_id) from exc
+            raise
+
+    def quarantine(self, failure_id: str, *, at: datetime | None = None) -> None:
+        """Mark the entry quarantined: replayed too often, a redrive by filter leaves it alone."""
+        try:
+            self._retry.call(
+                self._table.update_item,
+                Key={"failure_id": failure_id},
+                UpdateExpression="SET redrive_status = :status, quarantined_at = :at",
+                ConditionExpression=Attr("failure_id").exists(),
+                ExpressionAttributeValues={
+                    ":status": RedriveStatus.QUARANTINED.value,
+                    ":at": iso(at or datetime.now(UTC)),
                 },
             )
         except ClientError as exc:
@@ -193,7 +215,10 @@ class FailureLedger:
         if body is None:
             body = self._read_body(str(item["body_s3"]))
         return LedgerEntry.model_validate(
-            _summary_fields(item) | json.loads(str(item.get("detail", "{}"))) | json.loads(str(body))
+            _summary_fields(item)
+            | json.loads(str(item.get("detail", "{}")))
+            | json.loads(str(body))
+            | {"redrives": _texts(item.get("redrives"))}
         )
 
     def list(
@@ -330,6 +355,10 @@ def _item_size(item: dict[str, Any]) -> int:
         len(name.encode()) + (len(value.encode()) if isinstance(value, str) else 21)
         for name, value in item.items()
     )
+
+
+def _texts(value: object) -> list[str]:
+    return [str(text) for text in value] if isinstance(value, list) else []
 
 
 def _summary_fields(item: dict[str, Any]) -> dict[str, Any]:

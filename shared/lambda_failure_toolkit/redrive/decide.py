@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pydantic import JsonValue
 
 from lambda_failure_toolkit.failures import FailureKind
-from lambda_failure_toolkit.ledger import LedgerEntry, RehydrationStatus
+from lambda_failure_toolkit.ledger import LedgerEntry, RedriveStatus, RehydrationStatus
 from lambda_failure_toolkit.redrive.first_hop import first_hop_event, no_target_reason
-from lambda_failure_toolkit.redrive.request import RedriveRequest
+from lambda_failure_toolkit.redrive.request import LedgerSource, RedriveRequest
 from lambda_failure_toolkit.redrive.run import Services
 from lambda_failure_toolkit.redrive.work import (
     Decision,
@@ -114,7 +114,31 @@ class Decider:
             decision = self.refused(target) or self._stream_work(entry, facts, target)
         if isinstance(decision, Work):
             decision.failure_id = entry.failure_id
+            return self._held(entry) or decision
         return decision
+
+    def _held(self, entry: LedgerEntry) -> Refuse | None:
+        """A quarantine instead of a replay: replayed `max_replays` times, or quarantined before (and
+        not asked for: named by id, or selected by the status quarantined, is the operator's decision
+        to replay it all the same)."""
+        source = self.request.source
+        asked = isinstance(source, LedgerSource) and (
+            bool(source.failure_ids)
+            or (source.filter is not None and source.filter.redrive_status is RedriveStatus.QUARANTINED)
+        )
+        if entry.redrive_status is RedriveStatus.QUARANTINED and not asked:
+            return Refuse(
+                "quarantined before (replayed too often): name it by failure id, or select the status "
+                "quarantined, to replay it",
+                quarantine=True,
+            )
+        limit = self.request.max_replays
+        if limit is not None and entry.redrive_count >= limit:
+            return Refuse(
+                f"quarantined: replayed {entry.redrive_count} time(s), max_replays is {limit}",
+                quarantine=True,
+            )
+        return None
 
     def _stream_work(self, entry: LedgerEntry, facts: FailureFacts, target: FunctionTarget) -> Decision:
         if entry.rehydration_status is RehydrationStatus.FROM_PAYLOAD and entry.has_payload:

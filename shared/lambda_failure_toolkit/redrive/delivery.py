@@ -14,9 +14,11 @@ from lambda_failure_toolkit.redrive.run import AWS_ERRORS, RunState, Services, r
 from lambda_failure_toolkit.redrive.sqs_batches import SqsBatches
 from lambda_failure_toolkit.redrive.work import FunctionTarget, QueueTarget, Work, parse_json
 
-__all__ = ["Delivery"]
+__all__ = ["Delivery", "queue_depth"]
 
 _ACCEPTED: Final = 202
+_ANSWER_SHOWN: Final = 300
+"""Characters of a canary's answer kept in the report."""
 
 
 class Delivery:
@@ -29,10 +31,10 @@ class Delivery:
         stopped (a synchronous processor may run for minutes): that work is left where it is."""
         accepted: list[Work] = []
         by_queue: dict[str, list[Work]] = {}
-        for work in works:
+        for work in self._backed_up(run, works):
             if isinstance(work.target, QueueTarget):
                 by_queue.setdefault(work.target.url, []).append(work)
-            elif run.keep_going() and self.invoke(run, work):
+            elif run.keep_going() and self._invoke(run, work):
                 accepted.append(work)
         for url, batch in by_queue.items():
             accepted.extend(
@@ -42,11 +44,31 @@ class Delivery:
 
     def invoke(self, run: RunState, work: Work) -> bool:
         """Invoke the work's function; True when it accepted the event (and its ledger entry is marked)."""
+        return bool(self._backed_up(run, [work])) and self._invoke(run, work)
+
+    def _backed_up(self, run: RunState, works: list[Work]) -> list[Work]:
+        """The works, once written to the run's backup (if any); none when it could not be written."""
+        backup = self._services.backup
+        if backup is None or not works:
+            return works
+        try:
+            backup.write(run.request.describe_source(), works)
+        except OSError as exc:
+            problem = f"the backup could not be written ({exc}): not sent, it stays in its source"
+            for work in works:
+                run.tally.fail(work.id, str(work.target), problem, at_target=False)
+            run.stop(problem)
+            return []
+        return works
+
+    def _invoke(self, run: RunState, work: Work) -> bool:
         target = work.target
         assert isinstance(target, FunctionTarget)  # noqa: S101 -- the caller sends queue work elsewhere
+        # A canary waits for the function's answer: the same event, on the same qualifier, synchronously.
+        sync = target.stream or run.canary
         arguments: dict[str, Any] = {
             "FunctionName": target.function,
-            "InvocationType": "RequestResponse" if target.stream else "Event",
+            "InvocationType": "RequestResponse" if sync else "Event",
             "Payload": work.body.encode(),
         }
         if target.qualifier and not _qualified(target.function):
@@ -56,7 +78,9 @@ class Delivery:
         except AWS_ERRORS as exc:
             run.target_failed(work.id, str(target), reason(exc))
             return False
-        problem = _invoke_problem(response, stream=target.stream)
+        problem, answer = _invoke_problem(response, sync=sync, stream=target.stream)
+        if run.canary:
+            run.note_canary(f"{work.id} -> {target}: " + (problem or f"succeeded, answered {answer}"))
         if problem is not None:
             run.target_failed(work.id, str(target), problem)
             return False
@@ -66,13 +90,20 @@ class Delivery:
         return True
 
     def _send(self, run: RunState, url: str, works: list[Work]) -> list[Work]:
+        if run.canary:
+            run.canary_sending(url, lambda: queue_depth(self._services, url))
         accepted = []
         for work, problem in zip(works, self._batches.send(url, works), strict=True):
             if problem is None:
-                run.tally.succeeded(work.group, dry_run=False)
+                if work.quarantine:
+                    run.tally.add(quarantined=1)
+                else:
+                    run.tally.succeeded(work.group, dry_run=False)
                 accepted.append(work)
             else:
                 run.target_failed(work.id, url, problem)
+        if run.canary:
+            run.canary_sent(url, len(accepted))
         return accepted
 
     def _send_fifo(self, run: RunState, url: str, works: list[Work]) -> list[Work]:
@@ -118,20 +149,37 @@ class Delivery:
             )
 
 
-def _invoke_problem(response: Any, *, stream: bool) -> str | None:
-    if not stream:
+def _invoke_problem(response: Any, *, sync: bool, stream: bool) -> tuple[str | None, str]:
+    """What went wrong, if anything, and the function's answer (the start of it)."""
+    if not sync:
         status = response.get("StatusCode")
-        return None if status == _ACCEPTED else f"not accepted: Invoke answered {status}"
-    body = response["Payload"].read() if "Payload" in response else b""
-    present, answer = parse_json(body.decode(errors="replace"))
+        return (None if status == _ACCEPTED else f"not accepted: Invoke answered {status}"), ""
+    text = (response["Payload"].read() if "Payload" in response else b"").decode(errors="replace")
+    shown = text[:_ANSWER_SHOWN] + ("..." if len(text) > _ANSWER_SHOWN else "")
+    present, answer = parse_json(text)
     if response.get("FunctionError"):
-        message = answer.get("errorMessage") if isinstance(answer, dict) else None
-        return f"the processor failed ({response['FunctionError']}): {message or 'no message'}"
-    failures = answer.get("batchItemFailures") if present and isinstance(answer, dict) else None
+        details = answer if isinstance(answer, dict) else {}
+        error = ": ".join(
+            str(part) for part in (details.get("errorType"), details.get("errorMessage")) if part
+        )
+        who = "the processor" if stream else "the function"
+        return f"{who} failed ({response['FunctionError']}): {error or 'no message'}", shown
+    failures = answer.get("batchItemFailures") if stream and present and isinstance(answer, dict) else None
     if failures:
         first = failures[0].get("itemIdentifier") if isinstance(failures[0], dict) else None
-        return f"the processor reported {len(failures)} record(s) failed again (first: {first})"
-    return None
+        return f"the processor reported {len(failures)} record(s) failed again (first: {first})", shown
+    return None, shown
+
+
+def queue_depth(services: Services, url: str) -> int:
+    """Messages in the queue, visible, in flight and delayed (SQS's approximate counts)."""
+    names = (
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    )
+    response = services.call(services.sqs.get_queue_attributes, QueueUrl=url, AttributeNames=list(names))
+    return sum(int(response["Attributes"].get(name, 0)) for name in names)
 
 
 def _qualified(function: str) -> bool:

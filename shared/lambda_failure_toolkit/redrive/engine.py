@@ -28,12 +28,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from lambda_failure_toolkit.ledger import FailureLedger
+from lambda_failure_toolkit.redrive.backup import Backup
+from lambda_failure_toolkit.redrive.canary import canary_request, judge, rest_request
 from lambda_failure_toolkit.redrive.decide import Decider
 from lambda_failure_toolkit.redrive.destination_queue import redrive_destination_queue
 from lambda_failure_toolkit.redrive.lambda_dlq import redrive_lambda_dlq
 from lambda_failure_toolkit.redrive.ledger_source import redrive_ledger
 from lambda_failure_toolkit.redrive.pattern import PatternSearch
-from lambda_failure_toolkit.redrive.report import Progress, RedriveReport, RunStatus
+from lambda_failure_toolkit.redrive.report import CanaryReport, Progress, RedriveReport, RunStatus
 from lambda_failure_toolkit.redrive.request import (
     DestinationQueueSource,
     LambdaDlqSource,
@@ -78,6 +80,7 @@ class Redrive:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         log: Log = logger,
+        backup: Backup | None = None,
     ) -> None:
         """
         Args:
@@ -89,6 +92,7 @@ class Redrive:
             wait_time_s: the long poll of each receive; the first empty one ends a worker.
             margin_s: how long before the deadline the run stops taking new work.
             pattern_timeout_s: the longest one search of `error_message_pattern` may take.
+            backup: where a real run writes each message or entry before it delivers it.
         """
         self._sqs = sqs
         self._lambda = lambda_client
@@ -104,6 +108,7 @@ class Redrive:
         self._sleep = sleep
         self._now = now
         self._log = log
+        self._backup = backup
 
     def run(
         self,
@@ -129,9 +134,20 @@ class Redrive:
         )
         # A short run keeps a tenth of its time back, not the whole margin.
         run = RunState(request, deadline, min(self._margin, deadline.remaining() / 10), self._log)
+        canary: CanaryReport | None = None
         with deadline_scope(deadline):
-            outcome = self._outcome(run, progress)
-        report = self._report(run_id, run, outcome, started_at, max(self._clock() - started, 1e-9))
+            if request.canary is not None and not request.dry_run:
+                run, outcome, canary = self._with_canary(run, progress)
+            else:
+                outcome = self._outcome(run, progress)
+        report = self._report(
+            run_id,
+            run,
+            outcome,
+            started_at=started_at,
+            duration=max(self._clock() - started, 1e-9),
+            canary=canary,
+        )
         self._log.info(
             "redrive finished",
             extra={
@@ -142,10 +158,32 @@ class Redrive:
         )
         return report
 
-    def _outcome(self, run: RunState, progress: Callable[[Progress], None] | None) -> Outcome:
-        pattern = run.request.filter.error_message_pattern
-        search = PatternSearch(pattern, timeout_s=self._pattern_timeout_s) if pattern else None
-        services = Services(
+    def _with_canary(
+        self, run: RunState, progress: Callable[[Progress], None] | None
+    ) -> tuple[RunState, Outcome, CanaryReport]:
+        """The canary alone, then (if it passed) the rest, counted in the same tally."""
+        trial = RunState(canary_request(run.request), run.deadline, run.margin_s, self._log, canary=True)
+        outcome = self._outcome(trial, progress)
+        verdict = judge(self._services(trial), trial, outcome)
+        if not verdict.passed:
+            stopped = Outcome(
+                method=outcome.method,
+                status=RunStatus.STOPPED,
+                stopped_because=f"the canary failed: {verdict.report.verdict}",
+                remaining_in_source=outcome.remaining_in_source,
+                message="nothing else was touched: fix the cause, then run the request again",
+            )
+            return trial, stopped, verdict.report
+        rest = rest_request(run.request, trial, outcome)
+        if rest is None:
+            return trial, outcome, verdict.report
+        main = RunState(rest, run.deadline, run.margin_s, self._log)
+        main.tally = trial.tally
+        main.claimed = trial.claimed
+        return main, self._outcome(main, progress), verdict.report
+
+    def _services(self, run: RunState) -> Services:
+        return Services(
             sqs=self._sqs,
             lambda_client=self._lambda,
             ledger=self._ledger,
@@ -158,7 +196,13 @@ class Redrive:
             sleep=self._sleep,
             now=self._now,
             log=self._log,
+            backup=None if run.request.dry_run else self._backup,
         )
+
+    def _outcome(self, run: RunState, progress: Callable[[Progress], None] | None) -> Outcome:
+        pattern = run.request.filter.error_message_pattern
+        search = PatternSearch(pattern, timeout_s=self._pattern_timeout_s) if pattern else None
+        services = self._services(run)
         decider = Decider(services, run.request, search.search if search else None)
         try:
             match run.request.source:
@@ -175,7 +219,14 @@ class Redrive:
                 search.close()
 
     def _report(
-        self, run_id: str, run: RunState, outcome: Outcome, started_at: datetime, duration: float
+        self,
+        run_id: str,
+        run: RunState,
+        outcome: Outcome,
+        *,
+        started_at: datetime,
+        duration: float,
+        canary: CanaryReport | None,
     ) -> RedriveReport:
         request = run.request
         done = run.tally.report_fields()
@@ -201,5 +252,6 @@ class Redrive:
             move_task=outcome.move_task,
             problems=outcome.problems,
             message=outcome.message,
+            canary=canary,
             **done,
         )

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from lambda_failure_toolkit.ledger import FailureLedger, LedgerError, LedgerFilter
+from lambda_failure_toolkit.ledger import FailureLedger, LedgerEntry, LedgerError, LedgerFilter, RedriveStatus
 from lambda_failure_toolkit.redrive.decide import Decider
 from lambda_failure_toolkit.redrive.delivery import Delivery
 from lambda_failure_toolkit.redrive.pattern import PatternTimeoutError
@@ -57,7 +57,7 @@ def redrive_ledger(
 
     in_workers(run, worker)
     if not run.stopped_early:
-        return Outcome(method="ledger")
+        return Outcome(method="ledger", rest_of_source=listing.rest())
     return Outcome(
         method="ledger",
         next_request=run.following(**listing.rest()),
@@ -142,9 +142,26 @@ def _redrive_entry(
     match decision:
         case Skip():
             run.tally.add(skipped=1)
+        case Refuse(quarantine=True):
+            _quarantine(run, ledger, entry, decision.reason)
         case Refuse():
             run.tally.fail(failure_id, decision.target, decision.reason, at_target=False)
         case _ if run.request.dry_run:
             run.tally.succeeded(decision.group, dry_run=True)
         case _:
             delivery.invoke(run, decision)
+
+
+def _quarantine(run: RunState, ledger: FailureLedger, entry: LedgerEntry, why: str) -> None:
+    """Marked quarantined (unless it is already, or the run is dry), and counted so."""
+    if not run.request.dry_run and entry.redrive_status is not RedriveStatus.QUARANTINED:
+        try:
+            ledger.quarantine(entry.failure_id)
+        except (LedgerError, *AWS_ERRORS) as exc:
+            problem = str(exc) if isinstance(exc, LedgerError) else reason(exc)
+            run.tally.fail(
+                entry.failure_id, None, f"{why}, but not marked quarantined: {problem}", at_target=False
+            )
+            return
+    run.log.warning("quarantined", extra={"failure_id": entry.failure_id, "reason": why})
+    run.tally.add(quarantined=1)

@@ -255,7 +255,10 @@ class _Mover:
         works = works[:granted]
         if run.request.dry_run:
             for work in works:
-                run.tally.succeeded(work.group, dry_run=True)
+                if work.quarantine:
+                    run.tally.add(quarantined=1)
+                else:
+                    run.tally.succeeded(work.group, dry_run=True)
             self._stops(decided, works)
             return
         if not self._limit.acquire(len(works), run):
@@ -296,6 +299,11 @@ class _Mover:
                     works.append(decision)
                 case Skip() if first:
                     run.tally.add(skipped=1)
+                case Refuse(quarantine=True):
+                    self._services.log.warning(
+                        "quarantined", extra={"id": message["MessageId"], "reason": decision.reason}
+                    )
+                    run.tally.add(quarantined=1)
                 case Refuse():
                     self._services.log.warning(
                         "not redrivable", extra={"id": message["MessageId"], "reason": decision.reason}

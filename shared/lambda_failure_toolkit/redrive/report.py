@@ -9,6 +9,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 __all__ = [
+    "CanaryReport",
     "FailedItem",
     "GroupCount",
     "MoveTask",
@@ -65,6 +66,18 @@ class MoveTask(BaseModel):
     approximate_messages: int | None
 
 
+class CanaryReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    size: int
+    """The canary asked for (fewer when fewer were there)."""
+    passed: bool
+    verdict: str
+    """Why it passed or failed, in a sentence."""
+    outcomes: tuple[str, ...] = ()
+    """Each canary delivery and what came of it (a function's answer or error)."""
+
+
 class Progress(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -91,6 +104,9 @@ class RedriveReport(BaseModel):
     moved: int = 0
     """Accepted by their target (and, unless keep_source, removed from the source)."""
     skipped_by_filter: int = 0
+    quarantined: int = 0
+    """Replayed `max_replays` times already: not replayed again, but moved to the quarantine queue,
+    left in their DLQ, or marked quarantined in the ledger (dry run: would be)."""
     failed: int = 0
     """Not accepted by their target, or not redrivable: they stay where they were."""
     suspected_duplicates: int = 0
@@ -117,6 +133,8 @@ class RedriveReport(BaseModel):
     problems: tuple[str, ...] = ()
     message: str | None = None
     """What to do next, in a sentence."""
+    canary: CanaryReport | None = None
+    """The canary's outcome, when the request asked for one (its deliveries are in the counts)."""
 
 
 class Tally:
@@ -128,12 +146,14 @@ class Tally:
         self.would_move = 0
         self.moved = 0
         self.skipped = 0
+        self.quarantined = 0
         self.failed = 0
         self.suspected_duplicates = 0
         self.groups: Counter[tuple[str | None, str | None, str | None, str | None]] = Counter()
         self.failures: list[FailedItem] = []
         self.reasons: Counter[str] = Counter()
         self.consecutive_failures = 0
+        self.target_failures = 0
 
     def add(self, **counts: int) -> None:
         with self._lock:
@@ -160,7 +180,13 @@ class Tally:
                 self.failures.append(FailedItem(id=item_id, target=target, reason=reason))
             if at_target:
                 self.consecutive_failures += 1
+                self.target_failures += 1
             return self.consecutive_failures
+
+    def target_share(self) -> tuple[int, int]:
+        """(deliveries the target refused, deliveries tried): what `max_failure_rate` is measured on."""
+        with self._lock:
+            return self.target_failures, self.moved + self.target_failures
 
     def progress(self) -> Progress:
         with self._lock:
@@ -179,6 +205,7 @@ class Tally:
                 "would_move": self.would_move,
                 "moved": self.moved,
                 "skipped_by_filter": self.skipped,
+                "quarantined": self.quarantined,
                 "failed": self.failed,
                 "suspected_duplicates": self.suspected_duplicates,
                 "groups": tuple(

@@ -51,7 +51,7 @@ QUEUE_CONCURRENCY: Final = 16
 """Workers of an SQS DLQ's move when the request names none. At AWS's 5 to 20 ms a call, one worker
 moves about 200 messages a second (receive, send, delete: 10 at a time); 16 put enough calls in
 flight to pass StartMessageMoveTask's 500 a second, and a queue's consumer scales by itself on
-what arrives (decision log 68)."""
+what arrives (decision log 64)."""
 INVOKE_CONCURRENCY: Final = 4
 """Workers of a redrive that invokes functions (Lambda DLQs, destination records, the ledger) when
 the request names none: each invoke in flight feeds the target function's own concurrency, so the
@@ -270,6 +270,19 @@ class RedriveRequest(_Strict):
     """For a FIFO target when the source message has no group: the group to send it in."""
     requested_by: str | None = Field(default=None, max_length=512)
     """Who asked (the audit log); the function fills it from the caller's identity when it can."""
+    canary: int | None = Field(default=None, ge=1, le=100, strict=True)
+    """Replay this many first and wait for their outcome (a function: a synchronous invoke of the same
+    event; a queue: they leave it, or come back to its DLQ); go on only if they succeeded."""
+    canary_wait_s: float = Field(default=120.0, gt=0, le=900, strict=True)
+    """How long a queue canary's messages have to leave the target queue."""
+    max_failure_rate: float | None = Field(default=None, gt=0, lt=1, strict=True)
+    max_replays: int | None = Field(default=None, ge=1, le=1000, strict=True)
+    """A failure replayed this many times already is quarantined instead (a ledger entry is marked so;
+    an SQS DLQ message, whose count rides in its `dlq.replays` attribute, goes to quarantine_queue_url
+    or stays in its DLQ)."""
+    quarantine_queue_url: str | None = Field(default=None, pattern=_QUEUE_URL)
+    """Where an SQS DLQ's messages past max_replays go (an allow-listed queue)."""
+    """Stop once this share of the deliveries (at least MIN_RATE_SAMPLE of them) failed at the target."""
 
     @field_validator("concurrency", mode="before")
     @classmethod
@@ -325,6 +338,21 @@ class RedriveRequest(_Strict):
             raise ValueError(
                 "a Lambda DLQ message carries no condition or error type: filter it by error_message_pattern, "
                 "since/until or payload_predicate"
+            )
+        if self.canary is not None and self.keep_source:
+            raise ValueError(
+                "a canary goes before a move: with keep_source the copies it made would be sent again"
+            )
+        if self.quarantine_queue_url and self.max_replays is None:
+            raise ValueError("quarantine_queue_url receives what passed max_replays: give max_replays")
+        if self.quarantine_queue_url and not isinstance(self.source, SqsDlqSource):
+            raise ValueError(
+                "quarantine_queue_url applies to an SQS DLQ; ledger entries are quarantined in the ledger"
+            )
+        if self.max_replays is not None and isinstance(self.source, LambdaDlqSource | DestinationQueueSource):
+            raise ValueError(
+                "max_replays counts the replays of ledger entries and SQS DLQ messages: a failed invoke "
+                "comes back as a new record; redrive these failures from the ledger to count them"
             )
         if self.fifo_message_group_id and isinstance(
             self.source, LedgerSource | LambdaDlqSource | DestinationQueueSource
@@ -398,6 +426,12 @@ def parse_redrive_request(raw: object, allowed: RedriveTargets) -> RedriveReques
         raise RedriveRequestError([_problem(error) for error in exc.errors(include_url=False)]) from exc
     if (refusal := allowed.refuses(request.target)) is not None:
         raise RedriveRequestError([refusal])
+    if request.quarantine_queue_url and not allowed.allows_queue(request.quarantine_queue_url):
+        raise RedriveRequestError(
+            [
+                f"quarantine_queue_url {request.quarantine_queue_url} is not in the allow-list ({_listed(allowed.queues)})"
+            ]
+        )
     return request
 
 

@@ -27,9 +27,12 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sqs import SQSClient
 
+    from lambda_failure_toolkit.redrive.backup import Backup
+
 __all__ = [
     "AWS_ERRORS",
     "MAX_MESSAGES_REACHED",
+    "MIN_RATE_SAMPLE",
     "Log",
     "Outcome",
     "RateLimit",
@@ -40,6 +43,8 @@ __all__ = [
     "reason",
 ]
 
+MIN_RATE_SAMPLE: Final = 10
+"""Deliveries tried before `max_failure_rate` may stop a run: one failure of the first two is not a rate."""
 MAX_MESSAGES_REACHED: Final = "max_messages"
 """`stopped_because` of a run that did what it was asked: it is complete, not stopped."""
 
@@ -73,6 +78,8 @@ class Services:
     sleep: Callable[[float], None]
     now: Callable[[], datetime]
     log: Log
+    backup: "Backup | None" = None
+    """Where a real run writes each message before it delivers it (`dlq redrive --backup`)."""
 
     def call(self, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
         """One AWS call, transient errors retried with backoff (on the run's clock) within its deadline."""
@@ -93,13 +100,23 @@ class Outcome:
     remaining_in_source: int | None = None
     move_task: MoveTask | None = None
     problems: tuple[str, ...] = ()
+    rest_of_source: dict[str, JsonValue] | None = None
+    """The source's changes for a request that does what this run left (the ledger: the ids not
+    taken, or the cursor after the last); None: the same source (a queue's rest is what is in it)."""
 
 
 class RunState:
     """The state a run's workers share: counts, the stop, the message budget, held messages."""
 
-    def __init__(self, request: RedriveRequest, deadline: Deadline, margin_s: float, log: Log) -> None:
+    def __init__(
+        self, request: RedriveRequest, deadline: Deadline, margin_s: float, log: Log, *, canary: bool = False
+    ) -> None:
         self.request = request
+        self.canary = canary
+        """The canary's run: functions are invoked synchronously, and what each answered is noted."""
+        self.canary_notes: list[str] = []
+        self.canary_queues: dict[str, tuple[int, int]] = {}
+        """A canary's target queues: (their depth before it sent, how many it sent there)."""
         self.deadline = deadline
         self.margin_s = margin_s
         self.log = log
@@ -185,6 +202,27 @@ class RunState:
         run = self.tally.fail(item_id, target, problem, at_target=True)
         if run >= self.request.stop_after_consecutive_failures:
             self.stop(f"{run} consecutive failures at the target (last: {problem})")
+        rate = self.request.max_failure_rate
+        if rate is not None:
+            failed, tried = self.tally.target_share()
+            if tried >= MIN_RATE_SAMPLE and failed / tried > rate:
+                self.stop(
+                    f"the failure rate: {failed} of {tried} deliveries failed at the target "
+                    f"({failed / tried:.0%}, above max_failure_rate {rate:.0%}; last: {problem})"
+                )
+
+    def note_canary(self, note: str) -> None:
+        with self._lock:
+            self.canary_notes.append(note)
+
+    def canary_sending(self, url: str, depth: Callable[[], int]) -> None:
+        """Before a canary's first send to `url`: how many messages it holds without the canary's."""
+        if url not in self.canary_queues:  # the canary runs in one worker
+            self.canary_queues[url] = (depth(), 0)
+
+    def canary_sent(self, url: str, sent: int) -> None:
+        before, so_far = self.canary_queues[url]
+        self.canary_queues[url] = (before, so_far + sent)
 
     def progress(self) -> Progress:
         return self.tally.progress()

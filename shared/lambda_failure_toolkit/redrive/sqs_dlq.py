@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_failure_toolkit.redrive.queue_source import move_by_hand, queue_attributes
+from lambda_failure_toolkit.redrive.replays import Attributes, replayed, with_one_more
 from lambda_failure_toolkit.redrive.report import MoveTask, Progress, RunStatus
 from lambda_failure_toolkit.redrive.request import RedriveRequest, SqsDlqSource
 from lambda_failure_toolkit.redrive.run import AWS_ERRORS, Outcome, RunState, Services, reason
@@ -34,7 +35,8 @@ def redrive_sqs_dlq(
     override = request.target.queue_url if request.target else None
     # The override's ARN, read before anything moves: it exists and this role may use it.
     destination_arn = queue_attributes(services, override)["QueueArn"] if override else None
-    whole_dlq = _move_task_applies(request)
+    # SQS's own move task reads nothing here: a run that backs up what it moves moves by hand.
+    whole_dlq = _move_task_applies(request) and services.backup is None
     if whole_dlq and not request.dry_run:
         task = _start_move_task(services, source, attributes, destination_arn, request.rate_per_second)
         if task is not None:
@@ -75,6 +77,12 @@ class _SqsDlqDecider:
             payload=lambda: parse_json(message["Body"]),
         ):
             return Skip()
+        attributes = dict(message.get("MessageAttributes", {}))
+        limit = self._request.max_replays
+        if limit is not None and (count := replayed(attributes)) >= limit:
+            return self._quarantined(
+                message, attributes, f"quarantined: replayed {count} time(s), max_replays is {limit}"
+            )
         target = self._override
         if target is None:
             source_arn = system.get("DeadLetterQueueSourceArn")
@@ -95,16 +103,47 @@ class _SqsDlqDecider:
             return Refuse(
                 "no message group: the target is a FIFO queue; give fifo_message_group_id", target.url
             )
+        counted = with_one_more(attributes, self._services.now())
+        if counted is None:
+            self._services.log.warning(
+                "no room for the replay count: the message has 10 attributes",
+                extra={"id": message["MessageId"]},
+            )
         return Work(
             id=message["MessageId"],
             target=target,
             body=message["Body"],
             group=(target.url.rsplit("/", 1)[-1], None, None, None),
-            attributes=dict(message.get("MessageAttributes", {})),
+            attributes=counted or attributes,
+            source_attributes=attributes,
             group_id=group_id if target.fifo else None,
             # The same id for every send of one DLQ message: SQS drops a re-send within 5 minutes.
             dedup_id=f"redrive-{message['MessageId']}"[:128] if target.fifo else None,
             trace_header=system.get("AWSTraceHeader"),
+        )
+
+    def _quarantined(self, message: "MessageTypeDef", attributes: Attributes, why: str) -> Decision:
+        """To the quarantine queue as it is (its count unchanged), or left in the DLQ without one."""
+        url = self._request.quarantine_queue_url
+        if url is None:
+            return Refuse(f"{why}; left in the DLQ (give quarantine_queue_url to move it)", quarantine=True)
+        target = QueueTarget(url)  # allow-listed when the request was parsed
+        system = message.get("Attributes", {})
+        group_id = system.get("MessageGroupId") or self._request.fifo_message_group_id
+        if target.fifo and not group_id:
+            return Refuse(
+                f"{why}; the quarantine queue is FIFO: give fifo_message_group_id", url, quarantine=True
+            )
+        return Work(
+            id=message["MessageId"],
+            target=target,
+            body=message["Body"],
+            group=(target.url.rsplit("/", 1)[-1], None, None, None),
+            attributes=attributes,
+            group_id=group_id if target.fifo else None,
+            dedup_id=f"quarantine-{message['MessageId']}"[:128] if target.fifo else None,
+            trace_header=system.get("AWSTraceHeader"),
+            quarantine=True,
         )
 
     def _queue_from_arn(self, arn: str) -> QueueTarget | None:

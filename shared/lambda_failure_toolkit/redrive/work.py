@@ -78,6 +78,11 @@ class Work:
     receipt_handle: str | None = None
     failure_id: str | None = None
     """The ledger entry it was decided from: marked redriven once delivered."""
+    source_attributes: "dict[str, MessageAttributeValueOutputTypeDef] | None" = None
+    """The message attributes as the source message had them, when `attributes` changes them (the
+    replay count): what a backup keeps."""
+    quarantine: bool = False
+    """Sent to the request's quarantine queue (replayed `max_replays` times), not to its target."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,8 @@ class Refuse:
 
     reason: str
     target: str | None = None
+    quarantine: bool = False
+    """Held back, not failed: replayed `max_replays` times already (it stays, or the ledger marks it)."""
 
 
 Decision = Work | Skip | Refuse

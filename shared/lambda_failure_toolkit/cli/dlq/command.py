@@ -12,11 +12,13 @@ from typing import Final, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_failure_toolkit.cli.dlq.errors import RefusedError, aws_reason, is_setup_error, setup_problem
+from lambda_failure_toolkit.cli.dlq.failures_command import list_failures
 from lambda_failure_toolkit.cli.dlq.parser import parse_args
 from lambda_failure_toolkit.cli.dlq.render import show_report
 from lambda_failure_toolkit.cli.dlq.request_options import allowed_targets, raw_request
 from lambda_failure_toolkit.cli.dlq.run import EngineFactory, Outcome, invoke, redrive
 from lambda_failure_toolkit.cli.dlq.session import AwsFactory, AwsSession
+from lambda_failure_toolkit.cli.dlq.show_command import show_failure
 from lambda_failure_toolkit.cli.dlq.toolkit import find_toolkit
 from lambda_failure_toolkit.redrive.engine import Redrive
 from lambda_failure_toolkit.redrive.report import RunStatus
@@ -48,14 +50,30 @@ def main(
         from lambda_failure_toolkit.cli.audit.command import run_audit  # noqa: PLC0415
 
         return run_audit(args, out, err)
+    if args.command in {"failures", "show"}:
+        return _console(args, out, err, aws_factory or AwsSession)
+    return _redrive(
+        args,
+        out,
+        err,
+        engine_factory=engine_factory or Redrive,
+        aws_factory=aws_factory or AwsSession,
+        os_user=os_user or getpass.getuser,
+    )
+
+
+def _redrive(
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    *,
+    engine_factory: EngineFactory,
+    aws_factory: AwsFactory,
+    os_user: Callable[[], str],
+) -> int:
+    """`dlq redrive` or `dlq invoke`: the request checked whole, run, and its report."""
     try:
-        outcome = _command(
-            args,
-            err,
-            engine_factory=engine_factory or Redrive,
-            aws_factory=aws_factory or AwsSession,
-            os_user=os_user or getpass.getuser,
-        )
+        outcome = _command(args, err, engine_factory=engine_factory, aws_factory=aws_factory, os_user=os_user)
     except RedriveRequestError as exc:
         return _refuse(err, str(exc), exc.problems)
     except RefusedError as exc:
@@ -103,6 +121,33 @@ def _command(
         engine_factory=engine_factory,
         err=err,
     )
+
+
+def _console(args: argparse.Namespace, out: TextIO, err: TextIO, aws_factory: AwsFactory) -> int:
+    """`failures` and `show`: they read the ledger (and logs) and touch nothing."""
+    try:
+        aws = aws_factory(region=args.region, endpoint_url=args.endpoint_url, profile=args.profile)
+        toolkit = find_toolkit(args, aws if args.stack_name else None, os.environ)
+        if toolkit.ledger is None:
+            return _refuse(
+                err,
+                f"dlq {args.command} reads the failure ledger: give --stack-name, or --ledger-table and "
+                "--ledger-bucket (or LEDGER_TABLE_NAME and LEDGER_BUCKET_NAME)",
+            )
+        ledger = aws.ledger(*toolkit.ledger)
+        if args.command == "show":
+            return show_failure(args, ledger, aws, out, err)
+        return list_failures(args, ledger, out)
+    except RefusedError as exc:
+        return _refuse(err, str(exc), exc.problems)
+    except (ClientError, BotoCoreError) as exc:
+        if is_setup_error(exc):
+            return _refuse(err, setup_problem(exc))
+        return _refuse(
+            err,
+            f"cannot read the failure ledger ({aws_reason(exc)}): check --stack-name or --ledger-table and "
+            "--ledger-bucket, and your rights to read them (docs/permissions.md)",
+        )
 
 
 def _requested_by(aws: AwsSession, os_user: Callable[[], str], err: TextIO) -> str:

@@ -7,6 +7,10 @@ from pathlib import Path
 from typing import Final, NoReturn
 
 from lambda_failure_toolkit.cli.audit.options import add_audit_command
+from lambda_failure_toolkit.cli.dlq.failures_options import add_failures_command
+from lambda_failure_toolkit.cli.dlq.redrive_options import add_canary_options, add_safety_options
+from lambda_failure_toolkit.cli.dlq.shared_options import add_aws_options, add_ledger_options
+from lambda_failure_toolkit.cli.dlq.show_options import add_show_command
 from lambda_failure_toolkit.failures import FailureKind
 from lambda_failure_toolkit.ledger import RedriveStatus
 from lambda_failure_toolkit.redrive.engine import DEFAULT_RUN_S
@@ -70,7 +74,12 @@ def _parser() -> _Parser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{redrive,invoke,audit}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{failures,show,redrive,invoke,audit}"
+    )
+    # The on-call console's commands read the ledger; their options live in their own modules.
+    add_failures_command(commands)
+    add_show_command(commands)
     redrive = commands.add_parser(
         "redrive",
         help="run the redrive here, with your own AWS credentials",
@@ -97,19 +106,10 @@ def _parser() -> _Parser:
     run.add_argument(
         "-v", "--verbose", action="store_true", help="the engine's log on stderr (audit lines, warnings)"
     )
-    ledger = redrive.add_argument_group(
-        "the failure ledger",
+    add_safety_options(redrive)
+    add_ledger_options(
+        redrive,
         "for a ledger source, and a destination queue's stream failures\n(their records are in the ledger)",
-    )
-    ledger.add_argument(
-        "--ledger-table",
-        metavar="NAME",
-        help="default: --stack-name's LedgerTableName, or $LEDGER_TABLE_NAME",
-    )
-    ledger.add_argument(
-        "--ledger-bucket",
-        metavar="NAME",
-        help="default: --stack-name's LedgerBucketName, or $LEDGER_BUCKET_NAME",
     )
     _add_common_options(redrive)
 
@@ -268,6 +268,7 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     limits.add_argument(
         "--fifo-group-id", metavar="GROUP", help="into a FIFO queue: the group of messages that have none"
     )
+    add_canary_options(parser)
 
 
 def _add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -279,18 +280,7 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write the next_request there, when the run stopped part way",
     )
-    aws = parser.add_argument_group("AWS")
-    aws.add_argument(
-        "--stack-name",
-        metavar="STACK",
-        help="the toolkit's stack, or one that nests it: the ledger, the RedriveFunction and queue URLs "
-        "(--queue-url/--target-queue-url given as an output's name) from its outputs; options given win",
-    )
-    aws.add_argument("--region", help="default: boto3's (AWS_REGION, the profile)")
-    aws.add_argument("--profile", help="an AWS profile of your configuration (default: boto3's, AWS_PROFILE)")
-    aws.add_argument(
-        "--endpoint-url", metavar="URL", help="an emulator's endpoint (e.g. http://localhost:4566)"
-    )
+    add_aws_options(parser)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

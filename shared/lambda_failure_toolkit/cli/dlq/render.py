@@ -51,6 +51,13 @@ def _tables(report: RedriveReport) -> list[RenderableType]:
             )
         )
     parts.append(key_values(_summary(report)))
+    if report.canary is not None:
+        canary = report.canary
+        verdict = Text(
+            f"\ncanary of {canary.size}: {'PASSED' if canary.passed else 'FAILED'}: {canary.verdict}",
+            style="bold green" if canary.passed else "bold red",
+        )
+        parts += [verdict, *(Text(f"  {outcome}") for outcome in canary.outcomes)]
     if report.message:
         parts.append(Text(f"\n{report.message}"))
     if report.groups:
@@ -88,6 +95,16 @@ def _summary(report: RedriveReport) -> list[tuple[str, RenderableType]]:
             str(report.would_move if report.dry_run else report.moved),
         ),
         ("skipped by filter", str(report.skipped_by_filter)),
+        *(
+            [
+                (
+                    "would quarantine" if report.dry_run else "quarantined",
+                    Text(str(report.quarantined), style="yellow"),
+                )
+            ]
+            if report.quarantined
+            else []
+        ),
         ("failed", Text(str(report.failed), style="red" if report.failed else "")),
         (
             "suspected duplicates",

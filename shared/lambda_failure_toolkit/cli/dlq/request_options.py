@@ -36,6 +36,11 @@ _OPTIONS: Final = (
     ("keep_source", ("keep_source",)),
     ("stop_after_consecutive_failures", ("stop_after_consecutive_failures",)),
     ("fifo_group_id", ("fifo_message_group_id",)),
+    ("canary", ("canary",)),
+    ("canary_wait", ("canary_wait_s",)),
+    ("max_failure_rate", ("max_failure_rate",)),
+    ("max_replays", ("max_replays",)),
+    ("quarantine_queue_url", ("quarantine_queue_url",)),
 )
 """Each request option and the field it sets."""
 
@@ -91,10 +96,11 @@ def _put(raw: dict[str, Any], path: tuple[str, ...], value: object) -> None:
 def allowed_targets(raw: object) -> RedriveTargets:
     """The operator's own target, whatever it is: their IAM rights are the bound here."""
     target = raw.get("target") if isinstance(raw, dict) else None
-    if not isinstance(target, dict):
-        return RedriveTargets()
-    queue_url, function = target.get("queue_url"), target.get("function")
+    quarantine = raw.get("quarantine_queue_url") if isinstance(raw, dict) else None
+    queue_url, function = (
+        (target.get("queue_url"), target.get("function")) if isinstance(target, dict) else (None, None)
+    )
     return RedriveTargets(
-        queues=frozenset({queue_url} if isinstance(queue_url, str) else ()),
+        queues=frozenset(queue for queue in (queue_url, quarantine) if isinstance(queue, str)),
         functions=frozenset({function} if isinstance(function, str) else ()),
     )

@@ -5,6 +5,8 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,6 +17,7 @@ from lambda_failure_toolkit.cli.dlq.errors import RefusedError, aws_reason, is_s
 from lambda_failure_toolkit.cli.dlq.progress import Watch, approximate_total, library_log
 from lambda_failure_toolkit.cli.dlq.session import AwsSession
 from lambda_failure_toolkit.ledger import FailureLedger
+from lambda_failure_toolkit.redrive.backup import Backup, JsonLinesBackup
 from lambda_failure_toolkit.redrive.engine import Redrive, RedriveSourceError
 from lambda_failure_toolkit.redrive.report import RedriveReport, RunStatus
 from lambda_failure_toolkit.redrive.request import LedgerSource, RedriveRequest, RedriveTargets
@@ -40,6 +43,7 @@ class EngineFactory(Protocol):
         restrict_derived_targets: bool,
         invoke_identity_arn: Callable[[], str] | None,
         margin_s: float,
+        backup: Backup | None,
     ) -> Redrive: ...
 
 
@@ -65,6 +69,53 @@ def redrive(
             "a ledger source needs the failure ledger: give --stack-name, or --ledger-table and "
             "--ledger-bucket (or LEDGER_TABLE_NAME and LEDGER_BUCKET_NAME)"
         )
+    backup = _backup(args.backup, err) if args.backup and not request.dry_run else None
+    if args.backup and request.dry_run:
+        print("dlq: --backup: a dry run moves nothing, so it writes no backup", file=err)
+    if request.canary is not None and request.dry_run:
+        print("dlq: --canary: a dry run sends nothing, so there is no canary to wait for", file=err)
+    try:
+        return _run(
+            args,
+            request,
+            allowed=allowed,
+            ledger=ledger,
+            aws=aws,
+            engine_factory=engine_factory,
+            err=err,
+            backup=backup,
+        )
+    finally:
+        if backup is not None:
+            backup.close()
+            print(
+                f"dlq: backup: {backup.written} message(s) written to {backup.path} before they were sent",
+                file=err,
+            )
+
+
+def _backup(directory: Path, err: TextIO) -> JsonLinesBackup:
+    path = directory / f"dlq-backup-{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}.jsonl"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        backup = JsonLinesBackup(path)
+    except OSError as exc:
+        raise RefusedError(f"--backup: cannot create a file in {directory} ({exc})") from exc
+    print(f"dlq: backup: each message is written to {path} before it is sent", file=err)
+    return backup
+
+
+def _run(
+    args: argparse.Namespace,
+    request: RedriveRequest,
+    *,
+    allowed: RedriveTargets,
+    ledger: tuple[str, str] | None,
+    aws: AwsSession,
+    engine_factory: EngineFactory,
+    err: TextIO,
+    backup: JsonLinesBackup | None,
+) -> Outcome:
     sqs = aws.sqs()
     caller = request.requested_by or ""
     engine = engine_factory(
@@ -77,6 +128,7 @@ def redrive(
         invoke_identity_arn=(lambda: caller) if caller.startswith("arn:") else None,
         # The engine stops taking new work this long before the deadline: at most a tenth of a short run.
         margin_s=min(30.0, args.max_duration / 10),
+        backup=backup,
     )
     console = console_for(err)
     show = args.progress if args.progress is not None else console.is_terminal

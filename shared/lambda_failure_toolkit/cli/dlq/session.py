@@ -15,6 +15,7 @@ from lambda_failure_toolkit.ledger import FailureLedger
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_sqs import SQSClient
 
 __all__ = ["AwsFactory", "AwsSession"]
@@ -45,6 +46,9 @@ class AwsSession:
                 read_timeout_s=INVOKE_READ_TIMEOUT_S,
             )
         )
+
+    def logs(self) -> "CloudWatchLogsClient":
+        return self._checked(lambda: client("logs", session=self._session, endpoint_url=self._endpoint_url))
 
     def cloudformation(self) -> Any:
         return self._checked(lambda: self._session.client("cloudformation", endpoint_url=self._endpoint_url))

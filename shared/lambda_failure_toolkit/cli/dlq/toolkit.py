@@ -11,10 +11,12 @@ from lambda_failure_toolkit.cli.dlq.errors import RefusedError
 from lambda_failure_toolkit.cli.dlq.session import AwsSession
 from lambda_failure_toolkit.cli.dlq.stack import StackOutputs
 
-__all__ = ["Toolkit", "find_toolkit"]
+__all__ = ["LEDGER_COMMANDS", "Toolkit", "find_toolkit"]
 
-_QUEUE_OPTIONS: Final = ("queue_url", "target_queue_url")
+_QUEUE_OPTIONS: Final = ("queue_url", "target_queue_url", "quarantine_queue_url")
 """Options that, with --stack-name, may name an output instead of giving a queue URL."""
+LEDGER_COMMANDS: Final = frozenset({"redrive", "failures", "show"})
+"""The commands that read the ledger here (`invoke`'s function reads its own)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ def find_toolkit(args: argparse.Namespace, aws: AwsSession | None, environ: Mapp
     wanted: dict[str, str] = {}
     if args.command == "invoke" and args.function_name is None:
         wanted["RedriveFunctionName"] = "--function-name"
-    if args.command == "redrive":
+    if args.command in LEDGER_COMMANDS:
         if args.ledger_table is None:
             wanted["LedgerTableName"] = "--ledger-table"
         if args.ledger_bucket is None:
@@ -42,7 +44,7 @@ def find_toolkit(args: argparse.Namespace, aws: AwsSession | None, environ: Mapp
     queue_outputs = {
         dest: value
         for dest in _QUEUE_OPTIONS
-        if (value := getattr(args, dest)) is not None and "://" not in value
+        if (value := getattr(args, dest, None)) is not None and "://" not in value
     }
     for dest, output in queue_outputs.items():
         wanted[output] = f"--{dest.replace('_', '-')} as a URL"
@@ -57,7 +59,7 @@ def find_toolkit(args: argparse.Namespace, aws: AwsSession | None, environ: Mapp
 
 
 def _ledger(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, str] | None:
-    if args.command != "redrive":
+    if args.command not in LEDGER_COMMANDS:
         return None
     table = args.ledger_table or environ.get("LEDGER_TABLE_NAME")
     bucket = args.ledger_bucket or environ.get("LEDGER_BUCKET_NAME")
