@@ -1,6 +1,6 @@
-"""`dlq`: the on-call console. Ask the failure ledger what failed, look at one failure whole, and
-redrive failures from the command line, with your own AWS credentials or through the deployed
-RedriveFunction.
+"""`dlq`: the on-call console. Ask the failure ledger what failed, look at one failure whole,
+redrive failures from the command line (with your own AWS credentials or through the deployed
+RedriveFunction), and audit a template or an account for where a failure would be lost.
 
     dlq failures --stack-name STACK --since 2h                    # what failed, newest first
     dlq failures --stack-name STACK --group-by error_type         # counted by group (or fingerprint)

@@ -69,8 +69,9 @@ def _seconds(text: str) -> float:
 def _parser() -> _Parser:
     parser = _Parser(
         prog="dlq",
-        description="Redrive Lambda failures safely, from SQS DLQs, Lambda DLQs, on-failure destination\n"
-        "queues or the failure ledger. A dry run unless --execute.",
+        description="The on-call console for Lambda failures: what failed (failures, show), a safe redrive\n"
+        "from SQS DLQs, Lambda DLQs, on-failure destination queues or the failure ledger (redrive,\n"
+        "invoke; a dry run unless --execute), and where failures would be lost (audit).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
