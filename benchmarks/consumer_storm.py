@@ -85,7 +85,10 @@ def _async(index: int, tag: str) -> dict[str, Any]:
         },
         "requestPayload": {"detail-type": "OrderPlaced", "detail": {"order_id": f"ord-{index}"}},
         "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": {"errorMessage": "inventory returned 503", "errorType": "InventoryUnavailableError"},
+        "responsePayload": {
+            "errorMessage": "inventory returned 503",
+            "errorType": "InventoryUnavailableError",
+        },
     }
     return {"MessageBody": json.dumps(body)}
 
@@ -139,10 +142,7 @@ def storm_entries(count: int, tag: str) -> list[dict[str, Any]]:
     entries = []
     for index in range(count):
         slot = index % 10
-        if slot < 7:
-            entry = makers[slot](index, tag)
-        else:
-            entry = _stream(index, tag, dynamodb=slot == 9)
+        entry = makers[slot](index, tag) if slot < 7 else _stream(index, tag, dynamodb=slot == 9)
         entries.append({"Id": str(index % 10), **entry})
     return entries
 
@@ -192,7 +192,8 @@ def tree_cpu_s(pid: int) -> tuple[float, float]:
         own = (int(fields[11]) + int(fields[12])) / tick
         reaped = (int(fields[13]) + int(fields[14])) / tick
         times[child] = (own, reaped)
-    descendants, frontier = set(), {pid}
+    descendants: set[int] = set()
+    frontier = {pid}
     while frontier:
         frontier = {child for child, parent in parents.items() if parent in frontier} - descendants
         descendants |= frontier
@@ -244,7 +245,7 @@ def _consumer_mapping(stack: Stack) -> str:
     found = [m["UUID"] for m in mappings if m["EventSourceArn"] == stack.outputs["FailureQueueArn"]]
     if len(found) != 1:
         raise RuntimeError(f"expected one mapping of the failure queue to the consumer, found {found}")
-    return found[0]
+    return str(found[0])
 
 
 def storm(stack: Stack, *, records: int, latency: Latency, proxy_pid: int, timeout_s: float) -> Storm:
@@ -314,7 +315,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=15.0)
     parser.add_argument("--jitter-ms", type=float, help="give or take (default: a fifth of the latency)")
-    parser.add_argument("--timeout-s", type=float, default=1800.0, help="give up when the queue is not empty by then")
+    parser.add_argument(
+        "--timeout-s", type=float, default=1800.0, help="give up when the queue is not empty by then"
+    )
     parser.add_argument("--json", type=Path, help="write the result here")
     args = parser.parse_args()
     latency = Latency(args.latency_ms, args.latency_ms / 5 if args.jitter_ms is None else args.jitter_ms)
@@ -331,7 +334,9 @@ def main() -> None:
             f"consumer storm at {latency.delay_ms:g} ± {latency.jitter_ms:g} ms a call (proxy pid {proxy.pid}):",
             flush=True,
         )
-        result = storm(stack, records=args.records, latency=latency, proxy_pid=proxy.pid, timeout_s=args.timeout_s)
+        result = storm(
+            stack, records=args.records, latency=latency, proxy_pid=proxy.pid, timeout_s=args.timeout_s
+        )
     print(
         f"  {result.records} records: queue empty after {result.seconds_to_empty:.1f} s, "
         f"{result.records_per_second:.1f} records/s\n"
