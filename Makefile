@@ -155,5 +155,9 @@ bench-latency: $(BENCH_STAMP) $(MINISTACK_STAMP)  ## the redrive at AWS's latenc
 bench-storm: $(STAMP) $(SAM_STAMP) $(MINISTACK_STAMP)  ## the deployed failure consumer under 10,000 failure records, its AWS calls at AWS's latency
 	$(LOCAL_ACCOUNT) $(BIN)/python benchmarks/consumer_storm.py --json benchmarks/results/consumer-storm.json $(BENCH_ARGS)
 
+bench-replay: $(STAMP) $(MINISTACK_STAMP)  ## a Lambda DLQ replayed by async Invoke at AWS's latency: the engine by workers against a naive loop
+	MINISTACK_VENV=$(MINISTACK_VENV) scripts/with-ministack $(BIN)/python benchmarks/replay_at_latency.py \
+		--json benchmarks/results/replay-at-latency.json $(BENCH_ARGS)
+
 clean:  ## remove the environment and caches
 	rm -rf $(VENV) $(VENV312) $(MINISTACK_VENV) $(SAM_VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
