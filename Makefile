@@ -32,7 +32,7 @@ CFN_LINT_VERSION := 1.58.0
 SAM_TRANSLATOR_VERSION := 1.115.0
 SCAN_STAMP := $(SCAN_VENV)/.installed-$(CHECKOV_VERSION)-$(CFN_LINT_VERSION)-$(SAM_TRANSLATOR_VERSION)
 
-.PHONY: help invoke demo sam-venv ministack-venv test-e2e venv scan-venv inspect lint format typecheck scan permissions unit unit-py312 test-fast test-sam-local test pr bench-redrive bench-latency clean
+.PHONY: help invoke demo sam-venv ministack-venv test-e2e venv scan-venv inspect lint format typecheck scan permissions unit unit-py312 test-fast test-sam-local test pr bench-redrive bench-latency bench-storm bench-replay clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -151,6 +151,13 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
 bench-latency: $(BENCH_STAMP) $(MINISTACK_STAMP)  ## the redrive at AWS's latency (a proxy adds 15 ms a call): naive, raw and engine by calls in flight, 200 B and 100 KB; writes the chart
 	MINISTACK_VENV=$(MINISTACK_VENV) scripts/with-ministack $(BIN)/python benchmarks/redrive_at_latency.py \
 		--json benchmarks/results/redrive-at-latency.json --chart docs/redrive-at-latency.png $(BENCH_ARGS)
+
+bench-storm: $(STAMP) $(SAM_STAMP) $(MINISTACK_STAMP)  ## the deployed failure consumer under 10,000 failure records, its AWS calls at AWS's latency
+	$(LOCAL_ACCOUNT) $(BIN)/python benchmarks/consumer_storm.py --json benchmarks/results/consumer-storm.json $(BENCH_ARGS)
+
+bench-replay: $(STAMP) $(MINISTACK_STAMP)  ## a Lambda DLQ replayed by async Invoke at AWS's latency: the engine by workers against a naive loop
+	MINISTACK_VENV=$(MINISTACK_VENV) scripts/with-ministack $(BIN)/python benchmarks/replay_at_latency.py \
+		--json benchmarks/results/replay-at-latency.json $(BENCH_ARGS)
 
 clean:  ## remove the environment and caches
 	rm -rf $(VENV) $(VENV312) $(MINISTACK_VENV) $(SAM_VENV) $(SCAN_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

@@ -9,7 +9,6 @@ consumer's own DLQ. The reason is logged. Nothing is dropped.
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,11 +18,14 @@ from lambda_failure_toolkit.config import get_config
 from lambda_failure_toolkit.failures import UnrecognizedFailureError
 from lambda_failure_toolkit.ledger.consumer import FailureConsumer
 from lambda_failure_toolkit.ledger.report import AlertPublisher, BatchReport
-from lambda_failure_toolkit.ledger.wiring import ConsumerConfig, alert_publisher, failure_consumer
-from lambda_failure_toolkit.observability import logger, metrics, record_failure_logger, tracer
+from lambda_failure_toolkit.ledger.wiring import (
+    ConsumerConfig,
+    alert_publisher,
+    consumer_processor,
+    failure_consumer,
+)
+from lambda_failure_toolkit.observability import logger, metrics, tracer
 from lambda_failure_toolkit.retry import with_invocation_deadline
-
-processor = BatchProcessor(EventType.SQS, raise_on_entire_batch_failure=False, logger=record_failure_logger)
 
 
 @logger.inject_lambda_context
@@ -40,6 +42,8 @@ def lambda_handler(
     alerts = alerts or alert_publisher()
     report = BatchReport()
 
+    # The batch's records are recorded a few at once (CONSUMER_RECORD_WORKERS threads), each entry
+    # still by one conditional put: `report` takes them from several threads (list.extend is atomic).
     def record_failures(record: SQSRecord) -> None:  # Powertools passes the record as `record=`
         try:
             report.add(consumer.consume(record.raw_event))
@@ -50,7 +54,7 @@ def lambda_handler(
             )
             raise
 
-    response = process_batch(event, context, processor, record_failures, metrics)
+    response = process_batch(event, context, consumer_processor(), record_failures, metrics)
     failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
     report.unreadable = len(failed)
     report.newly_unreadable = sum(

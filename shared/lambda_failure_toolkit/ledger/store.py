@@ -150,8 +150,10 @@ class FailureLedger:
             item["body_s3"] = f"s3://{self._bucket}/{key}"
             item["body_location"] = "s3"
         try:
+            # The condition as text, not `Attr(...)`: a boto3 resource builds `Attr` conditions with one
+            # builder per client, which threads writing at once would share (decision log 70).
             self._retry.call(
-                self._table.put_item, Item=item, ConditionExpression=Attr("failure_id").not_exists()
+                self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(failure_id)"
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":

@@ -4,14 +4,23 @@ import functools
 
 from pydantic import Field
 
-from lambda_failure_toolkit.clients import client, dynamodb_resource
+from lambda_failure_toolkit.clients import MAX_POOL_CONNECTIONS, client, dynamodb_resource
+from lambda_failure_toolkit.concurrent_batch import ConcurrentBatchProcessor
 from lambda_failure_toolkit.config import EnvConfig, get_config
 from lambda_failure_toolkit.ledger.consumer import FailureConsumer
 from lambda_failure_toolkit.ledger.rehydrate import StreamRehydrator
 from lambda_failure_toolkit.ledger.report import AlertPublisher
 from lambda_failure_toolkit.ledger.store import FailureLedger
+from lambda_failure_toolkit.observability import record_failure_logger
 
-__all__ = ["ConsumerConfig", "LedgerConfig", "alert_publisher", "failure_consumer", "failure_ledger"]
+__all__ = [
+    "ConsumerConfig",
+    "LedgerConfig",
+    "alert_publisher",
+    "consumer_processor",
+    "failure_consumer",
+    "failure_ledger",
+]
 
 
 class LedgerConfig(EnvConfig):
@@ -26,6 +35,8 @@ class ConsumerConfig(LedgerConfig):
     FIRST_HOP_DLQ_ARNS: str = ""
     """Comma-separated ARNs of the EventBridge rule targets' and SNS subscriptions' DLQs the consumer
     reads (the toolkit's FirstHopDlqArns): an SNS subscription's DLQ message says nothing of what it is."""
+    CONSUMER_RECORD_WORKERS: int = Field(default=10, ge=1, le=MAX_POOL_CONNECTIONS)
+    """Records of a batch recorded at once (the batch size is 10): each waits on its own AWS calls."""
 
 
 @functools.cache
@@ -54,3 +65,11 @@ def failure_consumer() -> FailureConsumer:
 def alert_publisher() -> AlertPublisher | None:
     topic_arn = get_config(ConsumerConfig).ALERT_TOPIC_ARN
     return AlertPublisher(client("sns"), topic_arn) if topic_arn else None
+
+
+@functools.cache
+def consumer_processor() -> ConcurrentBatchProcessor:
+    """The consumer's batch processor, built once (Powertools resets it for each batch)."""
+    return ConcurrentBatchProcessor(
+        get_config(ConsumerConfig).CONSUMER_RECORD_WORKERS, logger=record_failure_logger
+    )
