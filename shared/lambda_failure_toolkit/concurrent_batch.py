@@ -10,7 +10,7 @@ response is exactly the sequential one: every record that raised, and only those
 
 Only for SQS standard queues, whose records have no order to keep (a FIFO queue or a stream does:
 `FifoBatchProcessor`, `FailFastBatchProcessor`). The record handler must be safe to run on several
-threads at once: boto3 clients are; a boto3 resource's condition builder is not (decision log 70).
+threads at once: boto3 clients are; a boto3 resource's condition builder is not (decision log 66).
 Each record runs in a copy of the caller's context, so that the invocation's deadline (a context
 variable, `with_invocation_deadline`) and the logger's keys go along to the worker threads.
 """

@@ -151,7 +151,7 @@ class FailureLedger:
             item["body_location"] = "s3"
         try:
             # The condition as text, not `Attr(...)`: a boto3 resource builds `Attr` conditions with one
-            # builder per client, which threads writing at once would share (decision log 70).
+            # builder per client, which threads writing at once would share (decision log 66).
             self._retry.call(
                 self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(failure_id)"
             )
