@@ -276,13 +276,13 @@ class RedriveRequest(_Strict):
     canary_wait_s: float = Field(default=120.0, gt=0, le=900, strict=True)
     """How long a queue canary's messages have to leave the target queue."""
     max_failure_rate: float | None = Field(default=None, gt=0, lt=1, strict=True)
+    """Stop once this share of the deliveries (at least MIN_RATE_SAMPLE of them) failed at the target."""
     max_replays: int | None = Field(default=None, ge=1, le=1000, strict=True)
     """A failure replayed this many times already is quarantined instead (a ledger entry is marked so;
     an SQS DLQ message, whose count rides in its `dlq.replays` attribute, goes to quarantine_queue_url
     or stays in its DLQ)."""
     quarantine_queue_url: str | None = Field(default=None, pattern=_QUEUE_URL)
     """Where an SQS DLQ's messages past max_replays go (an allow-listed queue)."""
-    """Stop once this share of the deliveries (at least MIN_RATE_SAMPLE of them) failed at the target."""
 
     @field_validator("concurrency", mode="before")
     @classmethod
