@@ -91,6 +91,8 @@ $(STAMP312): pyproject.toml constraints.txt
 	PYENV_VERSION=3.12 $(PYTHON312) -m venv $(VENV312)
 	$(VENV312)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV312)/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	# As in .venv: pytest collects every module, and the audit's import the translator (decision log 62).
+	$(VENV312)/bin/python -m pip install --quiet --no-deps aws-sam-translator==$(SAM_TRANSLATOR_VERSION)
 	touch $@
 
 unit-py312: $(STAMP312)  ## the unit tier on Python 3.12, the other Lambda runtime the library supports
