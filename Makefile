@@ -32,10 +32,10 @@ CFN_LINT_VERSION := 1.58.0
 SAM_TRANSLATOR_VERSION := 1.115.0
 SCAN_STAMP := $(SCAN_VENV)/.installed-$(CHECKOV_VERSION)-$(CFN_LINT_VERSION)-$(SAM_TRANSLATOR_VERSION)
 
-.PHONY: help invoke demo sam-venv ministack-venv test-e2e venv scan-venv inspect lint format typecheck scan permissions unit unit-py312 test-fast test-sam-local test pr bench-redrive bench-latency bench-storm bench-replay clean
+.PHONY: help invoke demo sam-venv ministack-venv test-e2e venv scan-venv inspect lint format typecheck scan permissions unit unit-py312 test-fast test-sam-local test pr bench-redrive bench-redrive-loopback bench-storm bench-replay clean
 
 help:  ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install CPython 3.13 (or run make PYTHON=/path/to/python3.13)"; exit 1; }
@@ -142,7 +142,7 @@ demo: $(STAMP) $(SAM_STAMP) $(MINISTACK_STAMP)  ## the failure story on a local 
 test-e2e: $(STAMP) $(SAM_STAMP) $(MINISTACK_STAMP)  ## the e2e tier only: the stack deployed to ministack, real traffic
 	$(LOCAL_ACCOUNT) $(BIN)/pytest -m e2e -p no:cacheprovider
 
-bench-redrive: $(STAMP) $(MINISTACK_STAMP)  ## redrive engine vs naive loop vs raw SQS batches, on ministack (BENCH_ARGS="--repeat 1")
+bench-redrive-loopback: $(STAMP) $(MINISTACK_STAMP)  ## the redrive on the loopback (no added latency): engine vs naive loop vs raw SQS batches, and its memory at 1k/10k/50k (BENCH_ARGS="--repeat 1")
 	MINISTACK_VENV=$(MINISTACK_VENV) scripts/with-ministack $(BIN)/python benchmarks/redrive_throughput.py $(BENCH_ARGS)
 
 BENCH_STAMP := $(VENV)/.bench-installed
@@ -150,14 +150,14 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
 	touch $@
 
-bench-latency: $(BENCH_STAMP) $(MINISTACK_STAMP)  ## the redrive at AWS's latency (a proxy adds 15 ms a call): naive, raw and engine by calls in flight, 200 B and 100 KB; writes the chart
+bench-redrive: $(BENCH_STAMP) $(MINISTACK_STAMP)  ## the redrive at AWS's latency (a proxy adds 15 ms a call): naive, raw and engine by calls in flight, 200 B and 100 KB; writes the chart
 	MINISTACK_VENV=$(MINISTACK_VENV) scripts/with-ministack $(BIN)/python benchmarks/redrive_at_latency.py \
 		--json benchmarks/results/redrive-at-latency.json --chart docs/redrive-at-latency.png $(BENCH_ARGS)
 
 bench-storm: $(STAMP) $(SAM_STAMP) $(MINISTACK_STAMP)  ## the deployed failure consumer under 10,000 failure records, its AWS calls at AWS's latency
 	$(LOCAL_ACCOUNT) $(BIN)/python benchmarks/consumer_storm.py --json benchmarks/results/consumer-storm.json $(BENCH_ARGS)
 
-bench-replay: $(STAMP) $(MINISTACK_STAMP)  ## a Lambda DLQ replayed by async Invoke at AWS's latency: the engine by workers against a naive loop
+bench-replay: $(STAMP) $(MINISTACK_STAMP)  ## a Lambda DLQ and an OnFailure destination replayed by async Invoke at AWS's latency: the engine by workers against a naive loop
 	MINISTACK_VENV=$(MINISTACK_VENV) scripts/with-ministack $(BIN)/python benchmarks/replay_at_latency.py \
 		--json benchmarks/results/replay-at-latency.json $(BENCH_ARGS)
 

@@ -1,6 +1,6 @@
 """The picture of benchmarks/redrive_at_latency.py: messages a second against calls in flight, one
 line per contender, a panel per message size, SQS's move task's cap drawn across. matplotlib (the
-`bench` extra) draws it; `make bench-latency` installs it."""
+`bench` extra) draws it; `make bench-redrive` installs it."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING

@@ -21,7 +21,7 @@ ministack's CPU may cap every contender, and the table shows which side limits.
 Targets (issue 19): the engine at least 0.85x raw at equal concurrency; the engine at its defaults
 at least 0.85x raw at its best concurrency, and above the move task's 500 msg/s.
 
-    make bench-latency [BENCH_ARGS="--latency-ms 30"]      # installs and starts ministack itself
+    make bench-redrive [BENCH_ARGS="--latency-ms 30"]      # installs and starts ministack itself
     scripts/with-ministack .venv/bin/python benchmarks/redrive_at_latency.py [--latency-ms 15]
         [--jitter-ms 3] [--messages 10000] [--sizes 200,100000] [--concurrencies 1,4,16]
         [--naive-messages 300] [--json benchmarks/results/redrive-at-latency.json]

@@ -30,7 +30,7 @@ Memory: each of --memory-sizes is moved by the engine in a fresh subprocess of t
 (--memory-run N), which reports ru_maxrss before and after the run and the tracemalloc peak of the
 run (tracemalloc runs only there, never in the throughput runs).
 
-    make bench-redrive [BENCH_ARGS="--repeat 1"]      # installs and starts ministack itself
+    make bench-redrive-loopback [BENCH_ARGS="--repeat 1"]      # installs and starts ministack itself
     scripts/with-ministack .venv/bin/python benchmarks/redrive_throughput.py \\
         [--endpoint-url http://127.0.0.1:4566] [--messages 10000] [--concurrency 4] [--repeat 7] \\
         [--naive-repeat 1] [--memory-sizes 1000,10000,50000]
