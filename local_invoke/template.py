@@ -3,19 +3,20 @@
 A `Stack` is one template as a local account holds it: its parameters at their defaults (a nested
 stack's, at what its parent passes), its stores created on first reference (by the `create`
 callback the account gives), and `resolve` computing `Ref`, `Fn::GetAtt`, `Fn::Sub` and `Fn::Join`
-over them: what a function's `Environment.Variables` or a store's properties say. Anything else
+over them (`lambda_failure_toolkit.cli.intrinsics`, shared with `dlq audit`): what a function's `Environment.Variables` or a store's properties say. Anything else
 raises `TemplateError` naming it, so that a template needing more fails loudly instead of giving a
 function a wrong value.
 """
 
 import functools
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped] # pyyaml ships no types; only its SafeLoader is used
+
+from lambda_failure_toolkit.cli.intrinsics import Intrinsics
 
 __all__ = [
     "ACCOUNT_ID",
@@ -36,8 +37,6 @@ TOOLKIT = ROOT / "toolkit" / "template.yaml"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 """moto's account: the one the sample events name (events/redrive/ queue URLs, function ARNs)."""
-
-_PLACEHOLDER = re.compile(r"\$\{([^}!]+)\}")
 
 
 class TemplateError(ValueError):
@@ -109,7 +108,7 @@ Create = Callable[["Stack", str, Mapping[str, Any]], Store]
 """The account's way to create a resource: (stack, logical id, resource) -> the store."""
 
 
-class Stack:
+class Stack(Intrinsics):
     """One template in the local account (see the module's docstring)."""
 
     def __init__(
@@ -185,46 +184,5 @@ class Stack:
             )
         return store.attributes[attribute]
 
-    def resolve(self, node: Any) -> Any:
-        """`node` with its intrinsic functions computed."""
-        if isinstance(node, list):
-            return [self.resolve(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if len(node) != 1 or not next(iter(node)).startswith(("Ref", "Fn::")):
-            return {key: self.resolve(value) for key, value in node.items()}
-        ((function, argument),) = node.items()
-        computed: Any
-        match function:
-            case "Ref":
-                computed = self.ref(argument)
-            case "Fn::GetAtt":
-                computed = self.get_att(*argument)
-            case "Fn::Sub":
-                computed = self._substituted(argument)
-            case "Fn::Join":
-                separator, parts = argument
-                computed = separator.join(str(part) for part in _flat(self.resolve(parts)))
-            case _:
-                raise TemplateError(f"{self.path.name}: cannot compute {function} locally ({node!r})")
-        return computed
-
-    def _substituted(self, argument: Any) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in variables:
-                return str(self.resolve(variables[name]))
-            if "." in name and not name.startswith("AWS::"):
-                return self.get_att(*name.split(".", 1))
-            return str(self.ref(name))
-
-        return _PLACEHOLDER.sub(replace, text)
-
-
-def _flat(parts: Any) -> list[Any]:
-    """A `Fn::Join` list, where an item may be a list parameter's members."""
-    if not isinstance(parts, list):
-        return [parts]
-    return [member for part in parts for member in _flat(part)]
+    def uncomputed(self, node: Mapping[str, Any]) -> Any:
+        raise TemplateError(f"{self.path.name}: cannot compute {next(iter(node))} locally ({dict(node)!r})")

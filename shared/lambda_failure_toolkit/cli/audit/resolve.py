@@ -2,16 +2,15 @@
 reference becomes the ARN, name or URL the resource would have there (a name the template gives, else
 its logical id). A nested stack's outputs and imports stay opaque: `<Logical.Outputs.Name>`."""
 
-import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
+
+from lambda_failure_toolkit.cli.intrinsics import Intrinsics, text
 
 __all__ = ["ACCOUNT", "REGION", "Resolver"]
 
 ACCOUNT: Final = "123456789012"
 REGION: Final = "us-east-1"
-_PLACEHOLDER: Final = re.compile(r"\$\{([^}!]+)\}")
 _NAME_PROPERTY: Final = {
     "AWS::SQS::Queue": "QueueName",
     "AWS::SNS::Topic": "TopicName",
@@ -28,7 +27,7 @@ _NAME_PROPERTY: Final = {
 }
 
 
-class Resolver:
+class Resolver(Intrinsics):
     def __init__(self, template: Mapping[str, Any], *, stack_name: str = "stack") -> None:
         self._resources: Mapping[str, Any] = template.get("Resources", {})
         self._parameters = {
@@ -106,24 +105,11 @@ class Resolver:
             return str(self.ref(logical_id))
         return f"<{logical_id}.{attribute}>"
 
-    def resolve(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [self.resolve(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if len(node) != 1 or not next(iter(node)).startswith(("Ref", "Fn::")):
-            return {key: self.resolve(value) for key, value in node.items()}
-        ((function, argument),) = node.items()
-        compute = self._functions.get(function)
-        return f"<{function}>" if compute is None else compute(argument)
+    def uncomputed(self, node: Mapping[str, Any]) -> str:
+        return f"<{next(iter(node))}>"
 
-    @property
-    def _functions(self) -> dict[str, Callable[[Any], Any]]:
-        return {
-            "Ref": self.ref,
-            "Fn::GetAtt": self._get_att,
-            "Fn::Sub": self._sub,
-            "Fn::Join": lambda argument: _join(*self.resolve(argument)),
+    def functions(self) -> dict[str, Callable[[Any], Any]]:
+        return super().functions() | {
             "Fn::Select": lambda argument: _select(*self.resolve(argument)),
             "Fn::Split": lambda argument: _split(*self.resolve(argument)),
             "Fn::FindInMap": self._find_in_map,
@@ -131,45 +117,14 @@ class Resolver:
             "Fn::Base64": self.resolve,
         }
 
-    def _get_att(self, argument: Any) -> str:
-        logical_id, attribute = argument.split(".", 1) if isinstance(argument, str) else argument
-        return self.get_att(logical_id, self.resolve(attribute))
-
     def _find_in_map(self, argument: Any) -> Any:
         table, key, value = self.resolve(argument)
         return self._mappings.get(table, {}).get(key, {}).get(value, "<map>")
-
-    def _sub(self, argument: Any) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-        known = {name: self.resolve(value) for name, value in variables.items()}
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in known:
-                return _text(known[name])
-            if "." in name:
-                logical_id, attribute = name.split(".", 1)
-                return self.get_att(logical_id, attribute)
-            return _text(self.ref(name))
-
-        return _PLACEHOLDER.sub(replace, text)
-
-
-def _join(separator: str, parts: list[Any]) -> str:
-    return separator.join(_text(part) for part in parts)
 
 
 def _select(index: Any, items: Any) -> Any:
     return items[int(index)] if isinstance(items, list) and int(index) < len(items) else "<select>"
 
 
-def _split(separator: str, text: Any) -> list[str]:
-    return _text(text).split(separator)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return ",".join(_text(item) for item in value)
-    return json.dumps(value) if isinstance(value, dict) else str(value)
+def _split(separator: str, value: Any) -> list[str]:
+    return text(value).split(separator)
