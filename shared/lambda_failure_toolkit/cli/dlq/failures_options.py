@@ -5,8 +5,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from lambda_failure_toolkit.cli.dlq.shared_options import add_aws_options, add_ledger_options
-from lambda_failure_toolkit.failures import FailureKind
+from lambda_failure_toolkit.cli.dlq.shared_options import (
+    add_aws_options,
+    add_failure_filters,
+    add_ledger_options,
+)
 from lambda_failure_toolkit.ledger import RedriveStatus
 from lambda_failure_toolkit.ledger.groups import GROUP_BY
 
@@ -63,19 +66,7 @@ def add_failures_command(commands: Any) -> None:
     selection = failures.add_argument_group("filter")
     selection.add_argument("--function-name", metavar="NAME", help="the entries of this function")
     selection.add_argument("--source-arn", metavar="ARN", help="the entries from this stream or DLQ")
-    selection.add_argument(
-        "--condition", dest="conditions", action="append", metavar="CONDITION", help="(repeatable)"
-    )
-    selection.add_argument(
-        "--error-type", dest="error_types", action="append", metavar="TYPE", help="(repeatable)"
-    )
-    selection.add_argument(
-        "--kind",
-        dest="kinds",
-        action="append",
-        choices=[kind.value for kind in FailureKind],
-        help="(repeatable)",
-    )
+    add_failure_filters(selection)
     selection.add_argument(
         "--status", choices=[status.value for status in RedriveStatus], help="redrive status (default: any)"
     )

@@ -9,7 +9,11 @@ from typing import Final, NoReturn
 from lambda_failure_toolkit.cli.audit.options import add_audit_command
 from lambda_failure_toolkit.cli.dlq.failures_options import add_failures_command
 from lambda_failure_toolkit.cli.dlq.redrive_options import add_canary_options, add_safety_options
-from lambda_failure_toolkit.cli.dlq.shared_options import add_aws_options, add_ledger_options
+from lambda_failure_toolkit.cli.dlq.shared_options import (
+    add_aws_options,
+    add_failure_filters,
+    add_ledger_options,
+)
 from lambda_failure_toolkit.cli.dlq.show_options import add_show_command
 from lambda_failure_toolkit.failures import FailureKind
 from lambda_failure_toolkit.ledger import RedriveStatus
@@ -213,23 +217,7 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     selection = parser.add_argument_group(
         "filter", "which failures to redrive; the others stay where they are"
     )
-    selection.add_argument(
-        "--condition",
-        dest="conditions",
-        action="append",
-        metavar="CONDITION",
-        help="e.g. RetriesExhausted (repeatable)",
-    )
-    selection.add_argument(
-        "--error-type", dest="error_types", action="append", metavar="TYPE", help="(repeatable)"
-    )
-    selection.add_argument(
-        "--kind",
-        dest="kinds",
-        action="append",
-        choices=[kind.value for kind in FailureKind],
-        help="(repeatable)",
-    )
+    add_failure_filters(selection)
     selection.add_argument(
         "--error-message-pattern", metavar="REGEX", help="a Python regular expression searched in the message"
     )

@@ -1,8 +1,32 @@
-"""Options more than one `dlq` command takes: where the ledger is, and how to reach AWS."""
+"""Options more than one `dlq` command takes: where the ledger is, how to reach AWS, and the filters
+by what failed."""
 
 import argparse
 
-__all__ = ["add_aws_options", "add_ledger_options"]
+from lambda_failure_toolkit.failures import FailureKind
+
+__all__ = ["add_aws_options", "add_failure_filters", "add_ledger_options"]
+
+
+def add_failure_filters(group: argparse._ArgumentGroup) -> None:
+    """--condition, --error-type and --kind, each repeatable: `dlq failures` and `dlq redrive` select alike."""
+    group.add_argument(
+        "--condition",
+        dest="conditions",
+        action="append",
+        metavar="CONDITION",
+        help="e.g. RetriesExhausted (repeatable)",
+    )
+    group.add_argument(
+        "--error-type", dest="error_types", action="append", metavar="TYPE", help="(repeatable)"
+    )
+    group.add_argument(
+        "--kind",
+        dest="kinds",
+        action="append",
+        choices=[kind.value for kind in FailureKind],
+        help="(repeatable)",
+    )
 
 
 def add_ledger_options(parser: argparse.ArgumentParser, description: str | None = None) -> None:
