@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.latency_proxy import Latency, running_latency_proxy
+from benchmarks.latency_proxy import Latency, add_latency_options, latency_of, running_latency_proxy
 from benchmarks.redrive_throughput import server_cpu_s
 from demo.ministack import ROOT, running_ministack
 from demo.stack import Stack, deploy
@@ -313,14 +313,13 @@ def verdicts(result: Storm) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--records", type=int, default=10_000)
-    parser.add_argument("--latency-ms", type=float, default=15.0)
-    parser.add_argument("--jitter-ms", type=float, help="give or take (default: a fifth of the latency)")
+    add_latency_options(parser)
     parser.add_argument(
         "--timeout-s", type=float, default=1800.0, help="give up when the queue is not empty by then"
     )
     parser.add_argument("--json", type=Path, help="write the result here")
     args = parser.parse_args()
-    latency = Latency(args.latency_ms, args.latency_ms / 5 if args.jitter_ms is None else args.jitter_ms)
+    latency = latency_of(parser, args)
     with running_ministack() as account, running_latency_proxy(account.url, latency) as proxy:
         print(f"deploying the toolkit to ministack (pid {account.pid}), its AWS calls through {proxy.url}")
         stack = deploy(

@@ -52,6 +52,20 @@ class Latency:
         return (self.delay_ms + rng.uniform(-self.jitter_ms, self.jitter_ms)) / 1000
 
 
+def add_latency_options(parser: argparse.ArgumentParser) -> None:
+    """A benchmark's --latency-ms and --jitter-ms; `latency_of` reads them."""
+    parser.add_argument("--latency-ms", type=float, default=15.0, help="each call's delay (5, 15, 30)")
+    parser.add_argument("--jitter-ms", type=float, help="give or take (default: a fifth of the latency)")
+
+
+def latency_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Latency:
+    jitter_ms = args.latency_ms / 5 if args.jitter_ms is None else args.jitter_ms
+    try:
+        return Latency(args.latency_ms, jitter_ms)
+    except ValueError as exc:
+        parser.error(str(exc).replace("--delay-ms", "--latency-ms"))
+
+
 class _Forward(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # The head and the body are two writes: with Nagle's algorithm and the client's delayed ACK

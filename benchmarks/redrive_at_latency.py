@@ -30,7 +30,6 @@ at least 0.85x raw at its best concurrency, and above the move task's 500 msg/s.
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -41,13 +40,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.latency_chart import MOVE_TASK_CAP
-from benchmarks.latency_proxy import Latency, running_latency_proxy
+from benchmarks.latency_proxy import add_latency_options, latency_of, running_latency_proxy
 from benchmarks.redrive_throughput import (
+    add_endpoint_options,
     create_pair,
     delete_pair,
     engine,
     fill,
-    loopback_only,
     naive,
     raw,
     server_cpu_s,
@@ -139,23 +138,16 @@ def verdicts(results: list[Result]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    endpoint_url = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
-    parser.add_argument("--endpoint-url", default=endpoint_url, type=loopback_only, help="loopback only")
-    parser.add_argument("--latency-ms", type=float, default=15.0, help="each call's delay (5, 15, 30)")
-    parser.add_argument("--jitter-ms", type=float, help="give or take (default: a fifth of the latency)")
+    add_endpoint_options(parser)
+    add_latency_options(parser)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--naive-messages", type=int, default=300)
     parser.add_argument("--sizes", default="200,100000", help="message bodies in bytes, comma-separated")
     parser.add_argument("--concurrencies", default="1,4,16", help="threads for raw and engine")
     parser.add_argument("--json", type=Path, help="write every result here")
     parser.add_argument("--chart", type=Path, help="draw msg/s against calls in flight here (PNG)")
-    parser.add_argument(
-        "--server-pid",
-        type=int,
-        default=int(os.environ["MINISTACK_PID"]) if os.environ.get("MINISTACK_PID") else None,
-    )
     args = parser.parse_args()
-    latency = Latency(args.latency_ms, args.latency_ms / 5 if args.jitter_ms is None else args.jitter_ms)
+    latency = latency_of(parser, args)
     sizes = [int(size) for size in args.sizes.split(",")]
     concurrencies = [int(c) for c in args.concurrencies.split(",")]
 

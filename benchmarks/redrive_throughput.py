@@ -92,6 +92,18 @@ def _no_source_queues(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
     return AWSResponse("", 200, HTTPHeaders(), None), {"queueUrls": []}
 
 
+def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
+    """--endpoint-url and --server-pid, as scripts/with-ministack sets them in the environment."""
+    endpoint_url = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    parser.add_argument("--endpoint-url", default=endpoint_url, type=loopback_only, help="loopback only")
+    parser.add_argument(
+        "--server-pid",
+        type=int,
+        default=int(os.environ["MINISTACK_PID"]) if os.environ.get("MINISTACK_PID") else None,
+        help="the endpoint's process, to count its CPU time (default: $MINISTACK_PID, as with-ministack sets)",
+    )
+
+
 def loopback_only(endpoint_url: str) -> str:
     host = urlsplit(endpoint_url).hostname or ""
     try:
@@ -355,19 +367,12 @@ def memory(endpoint_url: str, sizes: list[int], concurrency: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    endpoint_url = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
-    parser.add_argument("--endpoint-url", default=endpoint_url, type=loopback_only, help="loopback only")
+    add_endpoint_options(parser)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=7, help="rounds of raw and engine")
     parser.add_argument("--naive-repeat", type=int, default=1, help="rounds with the naive loop (slow)")
     parser.add_argument("--memory-sizes", default="1000,10000,50000", help="comma-separated; empty: none")
-    parser.add_argument(
-        "--server-pid",
-        type=int,
-        default=int(os.environ["MINISTACK_PID"]) if os.environ.get("MINISTACK_PID") else None,
-        help="the endpoint's process, to count its CPU time (default: $MINISTACK_PID, as with-ministack sets)",
-    )
     parser.add_argument("--memory-run", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_run is not None:

@@ -36,7 +36,6 @@ it runs the handler in) and the proxy.
 import argparse
 import io
 import json
-import os
 import sys
 import time
 import uuid
@@ -52,8 +51,14 @@ import boto3
 from botocore.config import Config
 
 from benchmarks.consumer_storm import tree_cpu_s
-from benchmarks.latency_proxy import Latency, running_latency_proxy
-from benchmarks.redrive_throughput import BATCH, WAIT_TIME_S, depth, loopback_only, server_cpu_s
+from benchmarks.latency_proxy import add_latency_options, latency_of, running_latency_proxy
+from benchmarks.redrive_throughput import (
+    BATCH,
+    WAIT_TIME_S,
+    add_endpoint_options,
+    depth,
+    server_cpu_s,
+)
 from lambda_failure_toolkit.redrive import RedriveTargets, parse_redrive_request
 from lambda_failure_toolkit.redrive.engine import Redrive
 from lambda_failure_toolkit.redrive.request import INVOKE_CONCURRENCY
@@ -259,23 +264,16 @@ def run_one(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    endpoint_url = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
-    parser.add_argument("--endpoint-url", default=endpoint_url, type=loopback_only, help="loopback only")
-    parser.add_argument("--latency-ms", type=float, default=15.0)
-    parser.add_argument("--jitter-ms", type=float, help="give or take (default: a fifth of the latency)")
+    add_endpoint_options(parser)
+    add_latency_options(parser)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--naive-messages", type=int, default=300)
     parser.add_argument("--concurrencies", default="1,4,16", help="the engine's workers")
     parser.add_argument("--sources", default=",".join(SOURCES), help="what the replayed queues hold")
     parser.add_argument("--timeout-s", type=float, default=600.0, help="for ministack to run the invocations")
     parser.add_argument("--json", type=Path, help="write every result here")
-    parser.add_argument(
-        "--server-pid",
-        type=int,
-        default=int(os.environ["MINISTACK_PID"]) if os.environ.get("MINISTACK_PID") else None,
-    )
     args = parser.parse_args()
-    latency = Latency(args.latency_ms, args.latency_ms / 5 if args.jitter_ms is None else args.jitter_ms)
+    latency = latency_of(parser, args)
     concurrencies = [int(c) for c in args.concurrencies.split(",")]
     sources = args.sources.split(",")
     if unknown := set(sources) - set(SOURCES):
