@@ -5,6 +5,7 @@ import base64
 import json
 import os
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,7 +103,16 @@ def test_a_batch_sqs_finds_too_long_is_split_until_it_fits(queues: Queues, order
     )
     assert (report.moved, report.failed) == (10, 0)
     assert queues.bodies(source) == sorted(bodies)
-    assert sizes == [10, 5, 2, 3, 5, 2, 3]  # halved until SQS takes each part
+    # Each batch SQS refuses is halved until SQS takes each part. How many messages each receive
+    # returned (and so the first batches' sizes) is the reader's business, not this test's.
+    refused = [size for size in sizes if size > 3]
+    halves = Counter(part for size in refused for part in (size // 2, size - size // 2))
+    first_tries = Counter(sizes) - halves
+    assert first_tries.total() + halves.total() == len(sizes)  # every half was sent
+    assert (
+        sum(size * count for size, count in first_tries.items()) == 10
+    )  # the batches read: each message once
+    assert sum(size for size in sizes if size <= 3) == 10  # each message taken once, in a part of 3 or fewer
 
 
 # ---------------------------------------------------------------- 2. a FIFO DLQ's groups
