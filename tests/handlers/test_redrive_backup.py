@@ -15,7 +15,8 @@ from lambda_failure_toolkit.ledger import LedgerEntry
 from lambda_failure_toolkit.ledger.wiring import failure_ledger
 from lambda_failure_toolkit.redrive.backup import JsonLinesBackup
 from lambda_failure_toolkit.redrive.engine import Redrive
-from lambda_failure_toolkit.redrive.request import RedriveTargets, parse_redrive_request
+from lambda_failure_toolkit.redrive.request import parse_redrive_request
+from lambda_failure_toolkit.redrive.targets import RedriveTargets
 from lambda_failure_toolkit.redrive.work import Work
 from tests.redrive_support import ARN, FakeLambda, Queues
 

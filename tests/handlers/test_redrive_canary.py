@@ -16,7 +16,8 @@ from lambda_failure_toolkit.ledger import LedgerEntry, RedriveStatus
 from lambda_failure_toolkit.ledger.wiring import failure_ledger
 from lambda_failure_toolkit.redrive.engine import Redrive
 from lambda_failure_toolkit.redrive.report import RedriveReport
-from lambda_failure_toolkit.redrive.request import RedriveTargets, parse_redrive_request
+from lambda_failure_toolkit.redrive.request import parse_redrive_request
+from lambda_failure_toolkit.redrive.targets import RedriveTargets
 from lambda_failure_toolkit.retry import Deadline
 from tests.handlers.conftest import handler_module
 from tests.lambda_context import FakeLambdaContext
@@ -234,14 +235,38 @@ def test_the_failure_rate_stops_the_run_by_itself(aws: dict[str, Any]) -> None:
 
     invoked = FakeLambda(every_other)
 
-    # When redriven with at most 30% failures allowed
-    report = redrive(BY_FILTER | {"max_failure_rate": 0.3}, FUNCTIONS, lambda_client=invoked)
+    # When redriven one at a time with at most 30% failures allowed
+    report = redrive(
+        BY_FILTER | {"max_failure_rate": 0.3, "concurrency": 1}, FUNCTIONS, lambda_client=invoked
+    )
 
     # Then the run stopped after the first ten (half of them failed), saying why, and says how to go on
     assert len(invoked.calls) == 10
     assert (report.moved, report.failed, report.status.value) == (5, 5, "stopped")
     assert report.stopped_because is not None
     assert report.stopped_because.startswith("the failure rate: 5 of 10 deliveries failed at the target (50%")
+    assert report.next_request is not None
+
+
+def test_with_several_workers_the_failure_rate_stops_after_those_in_flight(aws: dict[str, Any]) -> None:
+    """Deliveries already in flight when the rate is crossed finish and are counted: none is lost."""
+    record_entries(20)
+    calls = iter(range(1000))
+
+    def every_other(call: dict[str, Any]) -> None:
+        if next(calls) % 2:
+            raise client_error("InvalidRequestContentException", "refused")
+
+    invoked = FakeLambda(every_other)
+    report = redrive(
+        BY_FILTER | {"max_failure_rate": 0.3, "concurrency": 4}, FUNCTIONS, lambda_client=invoked
+    )
+
+    assert report.status.value == "stopped"
+    # The rate is judged at each refusal once ten deliveries are done; the other workers' deliveries
+    # in flight then finish. How many went past the tenth depends on which worker finished first.
+    assert 10 <= len(invoked.calls) < 20
+    assert report.moved + report.failed == len(invoked.calls)
     assert report.next_request is not None
 
 

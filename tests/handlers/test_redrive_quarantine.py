@@ -16,7 +16,8 @@ from lambda_failure_toolkit.ledger.wiring import failure_ledger
 from lambda_failure_toolkit.redrive.engine import Redrive
 from lambda_failure_toolkit.redrive.replays import REPLAYS_ATTRIBUTE
 from lambda_failure_toolkit.redrive.report import RedriveReport
-from lambda_failure_toolkit.redrive.request import RedriveRequestError, RedriveTargets, parse_redrive_request
+from lambda_failure_toolkit.redrive.request import RedriveRequestError, parse_redrive_request
+from lambda_failure_toolkit.redrive.targets import RedriveTargets
 from tests.redrive_support import ARN, FakeLambda, Queues
 
 FUNCTION = "order-events-test"

@@ -41,11 +41,11 @@ from lambda_failure_toolkit.redrive.request import (
     LambdaDlqSource,
     LedgerSource,
     RedriveRequest,
-    RedriveTargets,
     SqsDlqSource,
 )
 from lambda_failure_toolkit.redrive.run import Log, Outcome, RedriveSourceError, RunState, Services
 from lambda_failure_toolkit.redrive.sqs_dlq import redrive_sqs_dlq
+from lambda_failure_toolkit.redrive.targets import RedriveTargets
 from lambda_failure_toolkit.retry import Deadline, RetryPolicy, deadline_scope
 
 if TYPE_CHECKING:

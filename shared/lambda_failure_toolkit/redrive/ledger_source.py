@@ -15,9 +15,10 @@ from typing import Any
 from lambda_failure_toolkit.ledger import FailureLedger, LedgerEntry, LedgerError, LedgerFilter, RedriveStatus
 from lambda_failure_toolkit.redrive.decide import Decider
 from lambda_failure_toolkit.redrive.delivery import Delivery
+from lambda_failure_toolkit.redrive.message_filter import MessageFilter
 from lambda_failure_toolkit.redrive.pattern import PatternTimeoutError
 from lambda_failure_toolkit.redrive.report import Progress
-from lambda_failure_toolkit.redrive.request import LedgerSource, MessageFilter
+from lambda_failure_toolkit.redrive.request import LedgerSource
 from lambda_failure_toolkit.redrive.run import (
     AWS_ERRORS,
     Outcome,

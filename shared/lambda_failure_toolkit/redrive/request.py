@@ -8,15 +8,9 @@ every problem: an unknown field, a limit out of range, a bad pattern or JMESPath
 target outside the deployment's allow-list.
 """
 
-import re
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from functools import cached_property
+from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal, Self
 
-import jmespath
-from jmespath.exceptions import JMESPathError
-from jmespath.parser import ParsedResult
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,8 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from lambda_failure_toolkit.failures import FailureKind
-from lambda_failure_toolkit.ledger import LedgerFilter, as_utc
+from lambda_failure_toolkit.ledger import LedgerFilter
+from lambda_failure_toolkit.redrive.message_filter import MessageFilter
+from lambda_failure_toolkit.redrive.targets import RedriveTargets, listed
 
 __all__ = [
     "INVOKE_CONCURRENCY",
@@ -37,10 +32,8 @@ __all__ = [
     "DestinationQueueSource",
     "LambdaDlqSource",
     "LedgerSource",
-    "MessageFilter",
     "RedriveRequest",
     "RedriveRequestError",
-    "RedriveTargets",
     "SqsDlqSource",
     "TargetOverride",
     "parse_redrive_request",
@@ -57,9 +50,6 @@ INVOKE_CONCURRENCY: Final = 4
 the request names none: each invoke in flight feeds the target function's own concurrency, so the
 default stays low; `concurrency` or `rate_per_second` say more."""
 
-_PREDICATE_DEPTH: Final = 64
-"""Levels of a payload predicate's syntax tree: evaluation recurses once a level (a few frames each),
-and no real predicate nests deeper."""
 _QUEUE_URL = r"^https?://[^\s/]+/\d{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$"
 _FUNCTION = (
     r"^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$"
@@ -129,125 +119,6 @@ class TargetOverride(_Strict):
         if (self.queue_url is None) == (self.function is None):
             raise ValueError("a target is a queue_url or a function (one of the two)")
         return self
-
-
-class MessageFilter(_Strict):
-    """Which failures to redrive; the others are skipped and stay where they are."""
-
-    conditions: frozenset[str] = frozenset()
-    error_types: frozenset[str] = frozenset()
-    error_message_pattern: str | None = None
-    """A Python regular expression searched in the error message (the redrive bounds each search in
-    time: a pattern that backtracks stops the run, saying so)."""
-    kinds: frozenset[FailureKind] = frozenset()
-    since: datetime | None = None
-    """Only failures that occurred (or messages sent) at or after this moment."""
-    until: datetime | None = None
-    payload_predicate: str | None = None
-    """A JMESPath expression evaluated on the payload: the failure is redriven when it is truthy."""
-
-    @field_validator("error_message_pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except (re.error, OverflowError) as exc:  # OverflowError: a repeat count past re's limit
-                raise ValueError(f"not a regular expression ({exc})") from exc
-            except RecursionError as exc:
-                raise ValueError("not a regular expression (nested too deep)") from exc
-        return value
-
-    @field_validator("payload_predicate")
-    @classmethod
-    def _parses(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parsed = jmespath.compile(value)
-            except JMESPathError as exc:
-                raise ValueError(f"not a JMESPath expression ({exc})") from exc
-            except RecursionError as exc:
-                raise ValueError("not a JMESPath expression (nested too deep)") from exc
-            # It compiles, but evaluating it would recurse past Python's limit (RecursionError).
-            if _depth(dict(parsed.parsed)) > _PREDICATE_DEPTH:
-                raise ValueError(
-                    f"not a JMESPath expression (nested too deep: at most {_PREDICATE_DEPTH} levels)"
-                )
-        return value
-
-    _as_utc = field_validator("since", "until")(lambda value: None if value is None else as_utc(value))
-
-    @model_validator(mode="after")
-    def _window(self) -> Self:
-        if self.since and self.until and self.since > self.until:
-            raise ValueError("since is after until")
-        return self
-
-    @property
-    def is_empty(self) -> bool:
-        return self == MessageFilter()
-
-    def selects(
-        self,
-        *,
-        kind: FailureKind | None,
-        condition: str | None,
-        error_type: str | None,
-        error_message: str | None,
-        occurred_at: datetime | None,
-        payload: Callable[[], tuple[bool, Any]],
-        search: Callable[[str], bool] | None = None,
-    ) -> bool:
-        """Whether a failure passes every filter given. `payload` is called only when the predicate
-        needs it, and returns (whether there is a payload, the payload). `search` searches the
-        error message for `error_message_pattern` (the redrive's is bounded in time); by default `re`."""
-        when = occurred_at or datetime.min.replace(tzinfo=UTC)  # unknown: outside any window
-        if not (
-            (not self.kinds or kind in self.kinds)
-            and (not self.conditions or condition in self.conditions)
-            and (not self.error_types or error_type in self.error_types)
-            and (
-                not self.message_regex
-                or bool(error_message and (search or self.message_regex.search)(error_message))
-            )
-            and (not self.since or (occurred_at is not None and when >= self.since))
-            and (not self.until or (occurred_at is not None and when <= self.until))
-        ):
-            return False
-        if self.predicate is None:
-            return True
-        present, value = payload()
-        if not present:
-            return False
-        try:
-            return _truthy(self.predicate.search(value))
-        except JMESPathError:  # e.g. a function given the wrong type by this payload: not selected
-            return False
-
-    @cached_property
-    def message_regex(self) -> re.Pattern[str] | None:
-        return re.compile(self.error_message_pattern) if self.error_message_pattern else None
-
-    @cached_property
-    def predicate(self) -> ParsedResult | None:
-        return jmespath.compile(self.payload_predicate) if self.payload_predicate else None
-
-
-def _depth(tree: dict[str, Any]) -> int:
-    """How deep a JMESPath syntax tree nests, found without recursion."""
-    deepest, pending = 0, [(tree, 1)]
-    while pending:
-        node, depth = pending.pop()
-        deepest = max(deepest, depth)
-        pending.extend((child, depth + 1) for child in node.get("children", ()) if isinstance(child, dict))
-    return deepest
-
-
-def _truthy(value: object) -> bool:
-    """JMESPath's truth: false, null, "", [] and {} are false; 0 is true."""
-    if value is None or value is False:
-        return False
-    return not (isinstance(value, str | list | dict) and len(value) == 0)
 
 
 class RedriveRequest(_Strict):
@@ -361,49 +232,6 @@ class RedriveRequest(_Strict):
         return self
 
 
-class RedriveTargets(_Strict):
-    """The allow-list fixed at deployment: where a target override may point and, in the function,
-    where a failure's own target may be.
-
-    Queues are named by ARN or URL and compared by account and name (one queue has several URL forms:
-    regional, legacy, an endpoint's). Functions are named by ARN or name and compared by name, and by
-    account too when both sides name one: a record naming another account's function of the same
-    name is refused."""
-
-    queues: frozenset[str] = frozenset()
-    functions: frozenset[str] = frozenset()
-
-    @cached_property
-    def _queue_keys(self) -> frozenset[tuple[str, ...]]:
-        return frozenset(_queue_key(queue) for queue in self.queues)
-
-    @cached_property
-    def _function_keys(self) -> frozenset[tuple[str | None, str]]:
-        return frozenset(_function_key(function) for function in self.functions)
-
-    def refuses(self, target: TargetOverride | None) -> str | None:
-        if target is None:
-            return None
-        if target.queue_url is not None and not self.allows_queue(target.queue_url):
-            return f"target.queue_url {target.queue_url} is not in the allow-list ({_listed(self.queues)})"
-        if target.function is not None and not self.allows_function(target.function):
-            return f"target.function {target.function} is not in the allow-list ({_listed(self.functions)})"
-        return None
-
-    def allows_queue(self, queue: str) -> bool:
-        """Whether the queue (an ARN or a URL) is allowed."""
-        return _queue_key(queue) in self._queue_keys
-
-    def allows_function(self, function: str) -> bool:
-        """Whether the function (a name, `name:qualifier`, or an ARN, qualified or not) is allowed."""
-        account, name = _function_key(function)
-        return any(
-            name == allowed_name
-            and (account is None or allowed_account is None or account == allowed_account)
-            for allowed_account, allowed_name in self._function_keys
-        )
-
-
 class RedriveRequestError(ValueError):
     """The request cannot be run as it is; nothing was touched. `problems` names each one."""
 
@@ -429,7 +257,7 @@ def parse_redrive_request(raw: object, allowed: RedriveTargets) -> RedriveReques
     if request.quarantine_queue_url and not allowed.allows_queue(request.quarantine_queue_url):
         raise RedriveRequestError(
             [
-                f"quarantine_queue_url {request.quarantine_queue_url} is not in the allow-list ({_listed(allowed.queues)})"
+                f"quarantine_queue_url {request.quarantine_queue_url} is not in the allow-list ({listed(allowed.queues)})"
             ]
         )
     return request
@@ -447,24 +275,3 @@ def _problem(error: Any) -> str:
         return f"{where}: unknown source type; expected one of sqs_dlq, lambda_dlq, destination_queue, ledger"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
-
-
-def _function_key(function: str) -> tuple[str | None, str]:
-    """(account, name) of `name`, `name:qualifier`, `account:function:name` or an ARN; no account for a bare name."""
-    parts = function.split(":")
-    if function.startswith("arn:") and len(parts) >= 7:
-        return parts[4], parts[6]
-    if len(parts) >= 3 and parts[1] == "function":
-        return parts[0], parts[2]
-    return None, parts[0]
-
-
-def _queue_key(queue: str) -> tuple[str, ...]:
-    """(account, name) of a queue ARN, or the last two parts of its URL's path (the same two)."""
-    if queue.startswith("arn:"):
-        return tuple(queue.split(":")[4:6])
-    return tuple(queue.rstrip("/").split("/")[-2:])
-
-
-def _listed(values: frozenset[str]) -> str:
-    return ", ".join(sorted(values)) if values else "empty: set it at deployment"

@@ -20,7 +20,8 @@ from pydantic import JsonValue
 
 from lambda_failure_toolkit.ledger import FailureLedger
 from lambda_failure_toolkit.redrive.report import MoveTask, Progress, RunStatus, Tally
-from lambda_failure_toolkit.redrive.request import RedriveRequest, RedriveTargets
+from lambda_failure_toolkit.redrive.request import RedriveRequest
+from lambda_failure_toolkit.redrive.targets import RedriveTargets
 from lambda_failure_toolkit.retry import Deadline, RetryPolicy, error_code, error_message
 
 if TYPE_CHECKING:

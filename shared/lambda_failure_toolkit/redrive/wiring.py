@@ -8,7 +8,7 @@ from lambda_failure_toolkit.clients import INVOKE_READ_TIMEOUT_S, client
 from lambda_failure_toolkit.config import EnvConfig, get_config
 from lambda_failure_toolkit.observability import logger
 from lambda_failure_toolkit.redrive.engine import Redrive
-from lambda_failure_toolkit.redrive.request import RedriveTargets
+from lambda_failure_toolkit.redrive.targets import RedriveTargets
 from lambda_failure_toolkit.retry import RetryPolicy
 
 __all__ = ["RedriveConfig", "redrive_engine", "redrive_targets"]

@@ -5,7 +5,7 @@ import json
 from typing import Any, Final, TextIO
 
 from lambda_failure_toolkit.cli.dlq.errors import RefusedError
-from lambda_failure_toolkit.redrive.request import RedriveTargets
+from lambda_failure_toolkit.redrive.targets import RedriveTargets
 
 __all__ = ["allowed_targets", "raw_request"]
 

@@ -20,7 +20,8 @@ from lambda_failure_toolkit.ledger import FailureLedger
 from lambda_failure_toolkit.redrive.backup import Backup, JsonLinesBackup
 from lambda_failure_toolkit.redrive.engine import Redrive, RedriveSourceError
 from lambda_failure_toolkit.redrive.report import RedriveReport, RunStatus
-from lambda_failure_toolkit.redrive.request import LedgerSource, RedriveRequest, RedriveTargets
+from lambda_failure_toolkit.redrive.request import LedgerSource, RedriveRequest
+from lambda_failure_toolkit.redrive.targets import RedriveTargets
 from lambda_failure_toolkit.retry import Deadline
 
 if TYPE_CHECKING:
