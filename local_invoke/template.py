@@ -3,9 +3,9 @@
 A `Stack` is one template as a local account holds it: its parameters at their defaults (a nested
 stack's, at what its parent passes), its stores created on first reference (by the `create`
 callback the account gives), and `resolve` computing `Ref`, `Fn::GetAtt`, `Fn::Sub` and `Fn::Join`
-over them (`lambda_failure_toolkit.cli.intrinsics`, shared with `dlq audit`): what a function's `Environment.Variables` or a store's properties say. Anything else
-raises `TemplateError` naming it, so that a template needing more fails loudly instead of giving a
-function a wrong value.
+over them (`lambda_failure_toolkit.cli.intrinsics`, shared with `dlq audit`): what a function's
+`Environment.Variables` or a store's properties say. Anything else raises `TemplateError` naming it,
+so that a template needing more fails loudly instead of giving a function a wrong value.
 """
 
 import functools

@@ -19,6 +19,8 @@ _PLACEHOLDER: Final = re.compile(r"\$\{([^}!]+)\}")
 
 
 class Intrinsics(ABC):
+    """A template's reader: `resolve` computes what `functions` names, in the reader's account."""
+
     @abstractmethod
     def ref(self, name: str) -> Any:
         """What `Ref` gives for a pseudo parameter, a parameter or a resource."""
