@@ -19,7 +19,7 @@ from tests.events import FIRST_HOP_DLQS
 from tests.first_hop import Account, build_account
 from tests.redrive_seed import ENVIRONMENT as REDRIVE_ENVIRONMENT
 from tests.redrive_seed import seed
-from tests.redrive_support import Queues
+from tests.redrive_support import Queues, Serialized
 from tests.template import table_definition
 
 HANDLERS = {
@@ -119,7 +119,10 @@ def handler_module(function: str) -> ModuleType:
 
 @pytest.fixture
 def queues(aws: dict[str, Any]) -> Queues:
-    return Queues(aws["sqs"])
+    """The moto account's queues, their calls one at a time: moto's SQS is not thread-safe (two
+    receives at once can split a batch or take a FIFO group twice), SQS is, and the redrive's workers
+    call it at once."""
+    return Queues(Serialized(aws["sqs"]))
 
 
 @pytest.fixture

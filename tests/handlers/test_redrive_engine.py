@@ -46,7 +46,7 @@ def engine(
     if clock is not None:
         options["clock"] = clock
     return Redrive(
-        sqs=sqs or boto3.client("sqs"),
+        sqs=sqs or Serialized(boto3.client("sqs")),  # moto's SQS is not thread-safe; SQS is
         lambda_client=lambda_client or FakeLambda(),
         ledger=failure_ledger() if ledger == "default" else ledger,
         targets=allowed or RedriveTargets(),
@@ -163,7 +163,6 @@ def test_concurrent_workers_move_every_message_exactly_once(queues: Queues, orde
             "filter": {"since": "2000-01-01T00:00:00Z"},
         },
         orders_allowed(source),
-        sqs=Serialized(boto3.client("sqs")),
     )
     assert report.moved == 120
     assert queues.bodies(source) == sorted(bodies)
@@ -371,8 +370,13 @@ def test_throttled_and_partly_failed_sends_are_retried_until_accepted(
         return real()
 
     sleeps: list[float] = []
-    report = redrive(
-        {"source": {"type": "sqs_dlq", "queue_url": dlq}, "dry_run": False, "max_messages": 10},
+    report = redrive(  # one worker: the faults are scripted for one batch of ten, call by call
+        {
+            "source": {"type": "sqs_dlq", "queue_url": dlq},
+            "dry_run": False,
+            "max_messages": 10,
+            "concurrency": 1,
+        },
         orders_allowed(source),
         sqs=Faulty(queues.sqs, fault),
         sleeps=sleeps,
@@ -450,6 +454,7 @@ def test_it_stops_before_its_deadline_and_says_how_to_go_on(queues: Queues, orde
             "source": {"type": "sqs_dlq", "queue_url": dlq},
             "dry_run": False,
             "filter": {"since": "2000-01-01T00:00:00Z"},
+            "concurrency": 1,  # the fake clock adds up each worker's batches: one worker, one timeline
         },
         allowed,
     )
@@ -877,11 +882,12 @@ def test_a_processor_that_fails_again_leaves_the_entry_pending(aws: dict[str, An
         lambda_client=FakeLambda(lambda call: next(answers)),
     )
     assert report.failed == 2
-    assert [f.reason for f in report.failures] == [
-        "the processor reported 1 record(s) failed again (first: 102)",
+    assert sorted(f.reason for f in report.failures) == [  # in the order the workers finished
         "the processor failed (Unhandled): still broken",
+        "the processor reported 1 record(s) failed again (first: 102)",
     ]
     assert ledger.get("stream-" + "2" * 32).redrive_status is RedriveStatus.PENDING
+    assert ledger.get("stream-" + "3" * 32).redrive_status is RedriveStatus.PENDING
 
 
 def test_a_stream_failure_whose_records_were_not_read_back_cannot_be_redriven(aws: dict[str, Any]) -> None:

@@ -556,11 +556,18 @@ def test_a_destination_batch_of_stream_records_stops_between_invokes(queues: Que
     )
     report = run.run(
         parse_redrive_request(
-            {"source": {"type": "destination_queue", "queue_url": destination}, "dry_run": False}, allowed
+            # one worker: the fake clock adds up every worker's invokes, so one timeline
+            {
+                "source": {"type": "destination_queue", "queue_url": destination},
+                "dry_run": False,
+                "concurrency": 1,
+            },
+            allowed,
         ),
         deadline=Deadline(100, clock=clock),  # it stops taking work 10 s before: after the 4th invoke
     )
     assert clock.now <= 100
+    assert report.moved == 4
     assert report.status == "stopped"
     assert len(queues.bodies(destination)) == 10 - report.moved  # the others are visible again
 

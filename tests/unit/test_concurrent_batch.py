@@ -55,13 +55,17 @@ def test_no_more_records_at_once_than_workers_and_the_callers_context_goes_along
     # Given a context variable set by the caller (as the invocation's deadline is)
     request.set("invocation-1")
     lock, running, most, seen = threading.Lock(), [0], [0], set()
+    # the first three records wait for one another: it passes only if three run at once
+    together = threading.Barrier(3, timeout=10)
 
     def handler(record: SQSRecord) -> None:
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
             seen.add((request.get(), threading.current_thread() is threading.main_thread()))
-        time.sleep(0.02)
+        if int(record.body) < 3:
+            together.wait()
+        time.sleep(0.002)
         with lock:
             running[0] -= 1
 

@@ -522,6 +522,22 @@ def test_off_a_terminal_progress_is_a_line_every_ten_seconds_and_one_at_the_end(
     )
 
 
+def test_a_late_older_count_from_another_worker_does_not_take_the_last_line_back() -> None:
+    # Given a watch off a terminal, and two workers whose counts reach it out of order
+    stream = io.StringIO()
+    watch = Watch(console_for(stream), show=True, total=3, dry_run=False, clock=lambda: 0.0)
+
+    # When the count of 3 arrives before the count of 2 taken earlier
+    with watch:
+        watch(Progress(received=3, moved=3, would_move=0, skipped=0, failed=0))
+        watch(Progress(received=2, moved=2, would_move=0, skipped=0, failed=0))
+
+    # Then the last line is the furthest count
+    assert stream.getvalue().splitlines()[-1] == "dlq: progress: 3/~3 read  moved 3  skipped 0  failed 0"
+    assert watch.last is not None
+    assert watch.last.received == 3
+
+
 def test_progress_asked_for_off_a_terminal_counts_against_the_queue_size_or_the_bound() -> None:
     engine = FakeEngine(progress=(Progress(received=10, moved=0, would_move=9, skipped=1, failed=0),))
 

@@ -250,6 +250,11 @@ class FaultPlan:
         """Those of runs that crashed."""
         self._lock = threading.Lock()
 
+    def failed_deletes(self, count: int) -> None:
+        """`count` deletes failed: the workers call at once, so under the lock (`+=` is not atomic)."""
+        with self._lock:
+            self.deletes_failed += count
+
     def restart(self) -> None:
         """The process is restarted after its crash: no more crashes, same faults otherwise."""
         self.crashed, self.crash_at = False, None
@@ -293,7 +298,7 @@ class FaultySqs:
             and rng.random() < plan.throttle
         ):
             if name == "delete_message_batch":
-                plan.deletes_failed += len(kwargs["Entries"])
+                plan.failed_deletes(len(kwargs["Entries"]))
             raise error("AWS.SimpleQueueService.RequestThrottled", name)
         if name == "send_message_batch":
             sent, failed = [], []
@@ -320,10 +325,10 @@ class FaultySqs:
             return response
         if name == "delete_message_batch" and rng.random() < plan.delete_fails:
             if rng.random() < 0.5:
-                plan.deletes_failed += len(kwargs["Entries"])
+                plan.failed_deletes(len(kwargs["Entries"]))
                 raise error("InternalError", name)
             keep = [e for e in kwargs["Entries"] if rng.random() < 0.5]
-            plan.deletes_failed += len(kwargs["Entries"]) - len(keep)
+            plan.failed_deletes(len(kwargs["Entries"]) - len(keep))
             response = (
                 real(QueueUrl=kwargs["QueueUrl"], Entries=keep) if keep else {"Successful": [], "Failed": []}
             )

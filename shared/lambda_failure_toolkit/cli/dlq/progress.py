@@ -84,6 +84,8 @@ class Watch:
 
     def __call__(self, progress: Progress) -> None:
         with self._lock:
+            if self.last is not None and _steps(progress) < _steps(self.last):
+                return  # another worker's count, taken before the one shown: it would go backwards
             self.last = progress
             if self._bar is not None and self._task is not None:
                 self._bar.update(
@@ -111,6 +113,11 @@ class Watch:
         read = f"{progress.received}/~{self._total}" if self._total else str(progress.received)
         moved = f"would move {progress.would_move}" if self._dry_run else f"moved {progress.moved}"
         return f"{read} read  {moved}  skipped {progress.skipped}  failed {progress.failed}"
+
+
+def _steps(progress: Progress) -> int:
+    """How far a run was: each count only grows, so of two counts the later has more steps."""
+    return progress.received + progress.moved + progress.would_move + progress.skipped + progress.failed
 
 
 class _LogLines(logging.Handler):
