@@ -227,16 +227,21 @@ def test_a_queue_canary_that_comes_back_to_the_dlq_fails(queues: Queues, orders:
 # ---------------------------------------------------------------- the failure-rate stop
 
 
+def refusing_one_in(every: int) -> FakeLambda:
+    """A target that refuses the last of each `every` events it is sent, in the order they come."""
+    calls = iter(range(1000))
+
+    def one_in(call: dict[str, Any]) -> None:
+        if next(calls) % every == every - 1:
+            raise client_error("InvalidRequestContentException", "refused")
+
+    return FakeLambda(one_in)
+
+
 def test_the_failure_rate_stops_the_run_by_itself(aws: dict[str, Any]) -> None:
     # Given twenty failures, and a target that refuses every other event
     record_entries(20)
-    calls = iter(range(1000))
-
-    def every_other(call: dict[str, Any]) -> None:
-        if next(calls) % 2:
-            raise client_error("InvalidRequestContentException", "refused")
-
-    invoked = FakeLambda(every_other)
+    invoked = refusing_one_in(2)
 
     # When redriven one at a time with at most 30% failures allowed
     report = redrive(
@@ -252,15 +257,9 @@ def test_the_failure_rate_stops_the_run_by_itself(aws: dict[str, Any]) -> None:
 
 
 def test_with_several_workers_the_failure_rate_stops_after_those_in_flight(aws: dict[str, Any]) -> None:
-    """Deliveries already in flight when the rate is crossed finish and are counted: none is lost."""
+    """Deliveries already in flight when the rate is crossed finish, and are counted."""
     record_entries(20)
-    calls = iter(range(1000))
-
-    def every_other(call: dict[str, Any]) -> None:
-        if next(calls) % 2:
-            raise client_error("InvalidRequestContentException", "refused")
-
-    invoked = FakeLambda(every_other)
+    invoked = refusing_one_in(2)
     report = redrive(
         BY_FILTER | {"max_failure_rate": 0.3, "concurrency": 4}, FUNCTIONS, lambda_client=invoked
     )
@@ -275,13 +274,7 @@ def test_with_several_workers_the_failure_rate_stops_after_those_in_flight(aws: 
 
 def test_a_failure_rate_under_the_threshold_does_not_stop(aws: dict[str, Any]) -> None:
     record_entries(12)
-    calls = iter(range(1000))
-
-    def one_in_six(call: dict[str, Any]) -> None:
-        if next(calls) % 6 == 5:
-            raise client_error("InvalidRequestContentException", "refused")
-
-    report = redrive(BY_FILTER | {"max_failure_rate": 0.3}, FUNCTIONS, lambda_client=FakeLambda(one_in_six))
+    report = redrive(BY_FILTER | {"max_failure_rate": 0.3}, FUNCTIONS, lambda_client=refusing_one_in(6))
     assert (report.moved, report.failed, report.status.value) == (10, 2, "complete")
 
 
