@@ -10,10 +10,11 @@ from typing import Any, Final, Self
 import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from lambda_failure_toolkit.failures import FailureKind
 from lambda_failure_toolkit.ledger import as_utc
+from lambda_failure_toolkit.redrive.strict import Strict
 
 __all__ = ["MessageFilter"]
 
@@ -22,10 +23,8 @@ _PREDICATE_DEPTH: Final = 64
 and no real predicate nests deeper."""
 
 
-class MessageFilter(BaseModel):
+class MessageFilter(Strict):
     """Which failures to redrive; the others are skipped and stay where they are."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     conditions: frozenset[str] = frozenset()
     error_types: frozenset[str] = frozenset()

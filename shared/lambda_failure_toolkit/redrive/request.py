@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
     ValidationError,
@@ -23,6 +21,7 @@ from pydantic import (
 
 from lambda_failure_toolkit.ledger import LedgerFilter
 from lambda_failure_toolkit.redrive.message_filter import MessageFilter
+from lambda_failure_toolkit.redrive.strict import Strict
 from lambda_failure_toolkit.redrive.targets import RedriveTargets, listed
 
 __all__ = [
@@ -56,18 +55,14 @@ _FUNCTION = (
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-
-class SqsDlqSource(_Strict):
+class SqsDlqSource(Strict):
     """An SQS DLQ of SQS queues: asks for its messages to go back to their source queue, or to `target`."""
 
     type: Literal["sqs_dlq"]
     queue_url: str = Field(pattern=_QUEUE_URL)
 
 
-class LambdaDlqSource(_Strict):
+class LambdaDlqSource(Strict):
     """A Lambda async DLQ: asks for each body to be re-invoked asynchronously on `function` (the DLQ
     message does not say which function failed)."""
 
@@ -76,7 +71,7 @@ class LambdaDlqSource(_Strict):
     function: str = Field(pattern=_FUNCTION)
 
 
-class DestinationQueueSource(_Strict):
+class DestinationQueueSource(Strict):
     """An on-failure destination queue: asks for each async invocation record's `requestPayload`
     to be re-invoked on the function (and qualifier) in its `requestContext.functionArn`, and each
     stream record's batch (read back into the ledger) to be sent to its processor."""
@@ -85,7 +80,7 @@ class DestinationQueueSource(_Strict):
     queue_url: str = Field(pattern=_QUEUE_URL)
 
 
-class LedgerSource(_Strict):
+class LedgerSource(Strict):
     """Ledger entries, by id or by filter: asks for each to be redriven as its kind says."""
 
     type: Literal["ledger"]
@@ -108,7 +103,7 @@ Source = Annotated[
 ]
 
 
-class TargetOverride(_Strict):
+class TargetOverride(Strict):
     """Send somewhere else than the failure's own target: an allow-listed queue or function."""
 
     queue_url: str | None = Field(default=None, pattern=_QUEUE_URL)
@@ -121,7 +116,7 @@ class TargetOverride(_Strict):
         return self
 
 
-class RedriveRequest(_Strict):
+class RedriveRequest(Strict):
     source: Source
     target: TargetOverride | None = None
     dry_run: StrictBool = True

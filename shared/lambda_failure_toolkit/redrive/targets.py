@@ -3,7 +3,7 @@
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from lambda_failure_toolkit.redrive.strict import Strict
 
 if TYPE_CHECKING:
     from lambda_failure_toolkit.redrive.request import TargetOverride
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 __all__ = ["RedriveTargets", "listed"]
 
 
-class RedriveTargets(BaseModel):
+class RedriveTargets(Strict):
     """The allow-list fixed at deployment: where a target override may point and, in the function,
     where a failure's own target may be.
 
@@ -19,8 +19,6 @@ class RedriveTargets(BaseModel):
     regional, legacy, an endpoint's). Functions are named by ARN or name and compared by name, and by
     account too when both sides name one: a record naming another account's function of the same
     name is refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
     queues: frozenset[str] = frozenset()
     functions: frozenset[str] = frozenset()
@@ -74,4 +72,5 @@ def _queue_key(queue: str) -> tuple[str, ...]:
 
 
 def listed(values: frozenset[str]) -> str:
+    """An allow-list as a refusal names it: sorted, or what to do when it is empty."""
     return ", ".join(sorted(values)) if values else "empty: set it at deployment"
